@@ -1,0 +1,314 @@
+"""Similarity Min-Max (Luo et al., ICCV 2023) as an mmengine ``BaseModel``."""
+from contextlib import contextmanager
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub, print_log
+from mmengine.model import BaseModel, ExponentialMovingAverage
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from torch import Tensor
+
+from mmsimmm.registry import MODELS, TASK_ADAPTERS
+from ..losses import feature_similarity
+from ..task_adapters import BaseTaskAdapter, flatten_features, unwrap
+from ..utils import FeatureRecorder
+
+PHASE_KEY = 'smm_phase'
+PHASES = ('darken', 'adapt')
+DEFAULT_DARKEN_LOSSES = dict(
+    similarity=dict(type='mmsimmm.FeatureSimilarityLoss', loss_weight=0.1),
+    tv=dict(type='mmsimmm.LooseTVLoss', margin=0.02, loss_weight=1600.0),
+    color=dict(type='mmsimmm.ColorConsistencyLoss', loss_weight=25.0),
+    exposure=dict(type='mmsimmm.ExposureLoss', patch_size=1, loss_weight=10.0),
+    flexibility=dict(type='mmsimmm.FlexibilityLoss', loss_weight=1.0))
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Eval mode and no parameter gradients inside; restored on exit.
+    Gradients still flow *through* the module to its inputs."""
+    flags = [p.requires_grad for p in module.parameters()]
+    was_training = module.training
+    module.eval()
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for param, flag in zip(module.parameters(), flags):
+            param.requires_grad_(flag)
+        module.train(was_training)
+
+
+@MODELS.register_module()
+class SimMinMax(BaseModel):
+    """Zero-shot day-night adaptation by Similarity Min-Max.
+
+    ``train_step`` runs the phase the train loop published in the
+    ``MessageHub`` (see :class:`TwoPhaseTrainLoop`):
+
+    * ``darken`` (stage 1): the darkener D minimises the similarity of the
+      frozen task model's features of I and D(I, E), E ~ U(0, 0.5), under the
+      realism losses; gradients flow through F (eval mode) into D.
+    * ``adapt`` (stage 2): D is fixed; F learns its task on the day view and
+      the darkened view D(I, E') and keeps the two similar with symmetric
+      BYOL against an EMA target.
+
+    Args:
+        task_model: the downstream model config (e.g. an mmseg
+            ``EncoderDecoder`` with ``_scope_='mmseg'``), built unmodified.
+        darkener: config of D.
+        task_adapter: config of the adapter of the task's library.
+        projector / predictor: BYOL neck configs; ``None`` disables L_F^sim.
+        darken_losses: dict of named stage-1 losses; omit a name to ablate it
+            (``similarity`` is L_D^sim).
+        darken_exposure_range: range of the per-sample exposure E of stage 1.
+        night_exposure: config of the stage-2 exposure-map sampler.
+        byol_loss: config of the BYOL loss, applied per direction and summed.
+        ema_momentum: mmengine convention (1 - paper's 0.99).
+        task_loss_scale: factor on the task losses of the 2-view batch.
+            mmseg/mmpretrain average over the batch, so 2 gives the paper's
+            CE(day) + CE(night) exactly (both views share labels).
+        seed: base of the per-iteration random generator; ``None`` takes
+            torch's initial seed (the runner's seed), so resume is exact.
+        data_preprocessor: defaults to the task model's.
+    """
+    optim_parts = dict(
+        darkener=('darkener', ), task=('task_model', 'projector', 'predictor'))
+
+    def __init__(self,
+                 task_model: dict,
+                 darkener: dict = dict(type='mmsimmm.CurveDarkener'),
+                 task_adapter: dict = dict(type='MMSegTaskAdapter'),
+                 projector: Optional[dict] = None,
+                 predictor: Optional[dict] = None,
+                 darken_losses: Optional[dict] = None,
+                 darken_exposure_range: Tuple[float, float] = (0.0, 0.5),
+                 night_exposure: dict = dict(
+                     type='mmsimmm.NightExposureSampler', patch_size=64),
+                 byol_loss: dict = dict(type='mmsimmm.BYOLLoss',
+                                        loss_weight=0.1),
+                 ema_momentum: float = 0.01,
+                 task_loss_scale: float = 2.0,
+                 seed: Optional[int] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.task_model = MODELS.build(task_model)
+        if data_preprocessor is None:
+            self.data_preprocessor = self.task_model.data_preprocessor
+        self.darkener = MODELS.build(darkener)
+        self.task_adapter: BaseTaskAdapter = TASK_ADAPTERS.build(task_adapter)
+        if (projector is None) != (predictor is None):
+            raise ValueError('SimMinMax: give both projector and predictor '
+                             '(BYOL) or neither')
+        self.projector = MODELS.build(projector) if projector else None
+        self.predictor = MODELS.build(predictor) if predictor else None
+        losses = DEFAULT_DARKEN_LOSSES if darken_losses is None else \
+            darken_losses
+        unknown = set(losses) - set(DEFAULT_DARKEN_LOSSES)
+        if unknown:
+            raise KeyError(f'SimMinMax.darken_losses: unknown term '
+                           f"'{sorted(unknown)[0]}' (known: "
+                           f'{", ".join(DEFAULT_DARKEN_LOSSES)})')
+        self.darken_losses = nn.ModuleDict(
+            {name: MODELS.build(cfg)
+             for name, cfg in losses.items()})
+        self.darken_exposure_range = tuple(darken_exposure_range)
+        self.night_exposure = MODELS.build(night_exposure)
+        self.byol_loss = MODELS.build(byol_loss)
+        self.task_loss_scale = task_loss_scale
+        self.seed = torch.initial_seed() if seed is None else int(seed)
+        self.target = None
+        if self.projector is not None:
+            self.target = ExponentialMovingAverage(
+                self._online_encoder(), momentum=ema_momentum)
+        # A plain task-model checkpoint (load_from of a day-trained model)
+        # loads into task_model and re-syncs the EMA target.
+        self._register_load_state_dict_pre_hook(self._adopt_task_checkpoint)
+
+    # ------------------------------------------------------------------ EMA
+    def _online_encoder(self) -> nn.ModuleDict:
+        """The online BYOL encoder: the task model's encoder modules and the
+        projector (built on the fly: registering them twice would duplicate
+        their weights in the state dict)."""
+        online = self.task_adapter.encoder_dict(self.task_model)
+        online['projector'] = unwrap(self.projector)
+        return online
+
+    @torch.no_grad()
+    def sync_target(self) -> None:
+        """Copy the online encoder + projector into the EMA target; needed
+        after pretrained weights are loaded into the task model."""
+        if self.target is not None:
+            self.target.module.load_state_dict(
+                self._online_encoder().state_dict())
+
+    def init_weights(self):
+        super().init_weights()
+        self.sync_target()
+
+    def _adopt_task_checkpoint(self, state_dict, prefix, *args):
+        if prefix or any(k.startswith('task_model.') for k in state_dict):
+            return
+        task_keys = set(unwrap(self.task_model).state_dict())
+        if not task_keys & set(state_dict):
+            return
+        print_log(
+            'SimMinMax: the checkpoint holds a plain task model; loading it '
+            'into task_model, keeping the darkener and BYOL necks, and '
+            're-syncing the EMA target.', logger='current')
+        adopted = {f'task_model.{k}': v for k, v in state_dict.items()}
+        own = self.state_dict()
+        if self.target is not None:  # target encoder := loaded task encoder
+            adapter = self.task_adapter
+            for path in adapter.encoder_modules:
+                source = f'task_model.{path}.'
+                target = f'target.module.{adapter.encoder_key(path)}.'
+                adopted.update({
+                    target + k[len(source):]: v
+                    for k, v in list(adopted.items()) if k.startswith(source)
+                })
+        for key, value in own.items():
+            adopted.setdefault(key, value)
+        state_dict.clear()
+        state_dict.update(adopted)
+
+    # ------------------------------------------------------------ train step
+    def current_phase(self) -> str:
+        phase = MessageHub.get_current_instance().get_info(PHASE_KEY)
+        if phase not in PHASES:
+            raise RuntimeError(
+                f"SimMinMax: MessageHub info '{PHASE_KEY}' is {phase!r}, not "
+                f'one of {PHASES}; train with mmsimmm.TwoPhaseTrainLoop')
+        return phase
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        """Randomness of one step as a function of (seed, iteration), so an
+        interrupted and resumed run draws the same exposures."""
+        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        generator = torch.Generator(device=device)
+        generator.manual_seed((self.seed * 1000003 + iteration) % (2**63))
+        return generator
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
+        phase = self.current_phase()
+        data = self.data_preprocessor(data, True)
+        if phase == 'darken':
+            return self._darken_step(data, optim_wrapper['darkener'])
+        return self._adapt_step(data, optim_wrapper['task'])
+
+    def _darken_step(self, data: dict,
+                     optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        adapter = self.task_adapter
+        inputs = data['inputs']
+        day = adapter.to_unit_rgb(self.data_preprocessor, inputs)
+        low, high = self.darken_exposure_range
+        exposure = low + (high - low) * torch.rand(
+            day.shape[0], device=day.device,
+            generator=self._generator(day.device))
+        task_model = unwrap(self.task_model)
+        with frozen(task_model), FeatureRecorder(task_model,
+                                                 adapter.darken_taps) as rec:
+            with torch.no_grad():
+                adapter.extract_features(task_model, inputs)
+                day_features = self._tapped(rec)
+            with optim_wrapper.optim_context(self.darkener):
+                dark, alpha, beta = self.darkener(
+                    day, exposure, return_curves=True)
+                adapter.extract_features(
+                    task_model,
+                    adapter.from_unit_rgb(self.data_preprocessor, dark))
+                dark_features = self._tapped(rec)
+                losses = self._darken_losses(dark, alpha, beta, exposure,
+                                             day_features, dark_features)
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        return log_vars
+
+    def _tapped(self, recorder: FeatureRecorder) -> List[Tensor]:
+        return [
+            f for tap in self.task_adapter.darken_taps
+            for f in flatten_features(recorder[tap])
+        ]
+
+    def _darken_losses(self, dark, alpha, beta, exposure, day_features,
+                       dark_features) -> Dict[str, Tensor]:
+        terms = self.darken_losses
+        losses = {}
+        if 'similarity' in terms:
+            losses['darken.loss_sim'] = terms['similarity'](day_features,
+                                                            dark_features)
+        if 'tv' in terms:
+            losses['darken.loss_tv'] = terms['tv'](alpha)
+        if 'color' in terms:
+            losses['darken.loss_color'] = terms['color'](dark)
+        if 'exposure' in terms:
+            losses['darken.loss_exposure'] = terms['exposure'](dark, exposure)
+        if 'flexibility' in terms:
+            losses['darken.loss_flex'] = terms['flexibility'](beta)
+        with torch.no_grad():  # logged even when L_D^sim is ablated
+            losses['darken.similarity'] = feature_similarity(
+                day_features, dark_features)
+        losses['darken.dark_mean'] = dark.detach().mean()
+        return losses
+
+    def _adapt_step(self, data: dict,
+                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        adapter = self.task_adapter
+        inputs, data_samples = data['inputs'], data['data_samples']
+        with torch.no_grad():
+            day = adapter.to_unit_rgb(self.data_preprocessor, inputs)
+            exposure = self.night_exposure(
+                day.shape[0], day.shape[-2:], day.device,
+                self._generator(day.device))
+            dark = self.darkener(day, exposure)
+            dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark)
+        both = torch.cat([inputs, dark_inputs])
+        both_samples = adapter.repeat_samples(data_samples, 2)
+        task_model = unwrap(self.task_model)
+        with optim_wrapper.optim_context(self.task_model):
+            with FeatureRecorder(task_model, adapter.online_tap) as rec:
+                task_losses = adapter.task_loss(self.task_model, both,
+                                                both_samples)
+            losses = {
+                f'adapt.{k}': v * self.task_loss_scale if 'loss' in k else v
+                for k, v in task_losses.items()
+            }
+            if self.projector is not None:
+                online = flatten_features(rec[adapter.online_tap])
+                losses.update(self._byol_losses(online, both))
+        loss, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+        if self.target is not None:
+            self.target.update_parameters(self._online_encoder())
+        return log_vars
+
+    def _byol_losses(self, online: List[Tensor],
+                     both: Tensor) -> Dict[str, Tensor]:
+        predictions = self.predictor(self.projector(online))
+        with torch.no_grad():
+            target = self.target.module
+            targets = target['projector'](
+                self.task_adapter.encode(target, both))
+        p_day, p_dark = BaseTaskAdapter.split_views(predictions)
+        z_day, z_dark = BaseTaskAdapter.split_views(targets)
+        per_branch = [
+            self.byol_loss(pd, zn) + self.byol_loss(pn, zd)
+            for pd, pn, zd, zn in zip(p_day, p_dark, z_day, z_dark)
+        ]
+        return {'adapt.loss_byol': sum(per_branch) / len(per_branch)}
+
+    # ------------------------------------------------- inference = task model
+    def val_step(self, data) -> list:
+        return self.task_model.val_step(data)
+
+    def test_step(self, data) -> list:
+        return self.task_model.test_step(data)
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            raise RuntimeError('SimMinMax trains through train_step() (two '
+                               'phases, two optimisers), not forward(loss)')
+        return self.task_model(inputs, data_samples, mode=mode)

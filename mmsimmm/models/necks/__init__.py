@@ -1,0 +1,3 @@
+from .byol_necks import BYOLPredictor, BYOLProjector
+
+__all__ = ['BYOLProjector', 'BYOLPredictor']

@@ -1,0 +1,123 @@
+"""What SMM needs to know about a downstream task model, in one small object.
+
+The algorithm never inspects the task model's type: which layers are tapped,
+how a batch is unpacked, how inputs map to RGB in [0, 1] and which modules
+form the BYOL encoder are answered by the adapter of its library.
+"""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmsimmm.registry import TASK_ADAPTERS
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The model inside a (distributed) model wrapper."""
+    from mmengine.model import is_model_wrapper
+    return module.module if is_model_wrapper(module) else module
+
+
+def flatten_features(outputs) -> List[Tensor]:
+    """Tensors of nested tuples/lists, in order."""
+    if isinstance(outputs, Tensor):
+        return [outputs]
+    return [t for item in outputs for t in flatten_features(item)]
+
+
+@TASK_ADAPTERS.register_module()
+class BaseTaskAdapter:
+    """Task adapter for models whose ``loss(inputs, data_samples)`` takes a
+    batched image tensor (N, 3, H, W).
+
+    Args:
+        darken_taps: module paths of the task model whose outputs feed
+            L_D^sim in stage 1 (tuples are flattened and averaged over).
+        online_tap: module path whose output (recorded during the task-loss
+            forward, so nothing is recomputed) feeds the online BYOL branch.
+        encoder_modules: top-level modules, applied in order, that form the
+            encoder copied into the EMA target (the online branch is the same
+            chain inside the task model).
+        feature_forward: method of the task model that runs exactly as far
+            as ``darken_taps`` need (e.g. ``'extract_feat'``).
+    """
+    # attribute of the data preprocessor telling whether it swaps BGR->RGB
+    channel_conversion_attrs: Tuple[str, ...] = ('_channel_conversion', )
+
+    def __init__(self,
+                 darken_taps: Sequence[str] = ('backbone', ),
+                 online_tap: str = 'backbone',
+                 encoder_modules: Sequence[str] = ('backbone', ),
+                 feature_forward: str = 'extract_feat'):
+        self.darken_taps = list(darken_taps)
+        self.online_tap = online_tap
+        self.encoder_modules = list(encoder_modules)
+        self.feature_forward = feature_forward
+
+    # ---- colour space: the darkener works on RGB in [0, 1] ----
+    def _normalisation(self, preprocessor: nn.Module, like: Tensor):
+        if getattr(preprocessor, '_enable_normalize', False):
+            mean = preprocessor.mean.to(like).reshape(1, -1, 1, 1)
+            std = preprocessor.std.to(like).reshape(1, -1, 1, 1)
+        else:
+            mean = like.new_zeros(1, 1, 1, 1)
+            std = like.new_ones(1, 1, 1, 1)
+        swaps_to_rgb = any(
+            getattr(preprocessor, attr, False)
+            for attr in self.channel_conversion_attrs)
+        return mean, std, not swaps_to_rgb
+
+    def to_unit_rgb(self, preprocessor: nn.Module, inputs: Tensor) -> Tensor:
+        """Model inputs (normalised, maybe BGR) -> RGB in [0, 1]."""
+        mean, std, is_bgr = self._normalisation(preprocessor, inputs)
+        img = (inputs * std + mean) / 255.0
+        return img.flip(1) if is_bgr else img
+
+    def from_unit_rgb(self, preprocessor: nn.Module, img: Tensor) -> Tensor:
+        """RGB in [0, 1] -> inputs as the task model was trained to see."""
+        mean, std, is_bgr = self._normalisation(preprocessor, img)
+        img = img.flip(1) if is_bgr else img
+        return (img * 255.0 - mean) / std
+
+    # ---- forwards ----
+    def extract_features(self, task_model: nn.Module, inputs: Tensor):
+        """Run the task model as far as the darkening taps."""
+        return getattr(unwrap(task_model), self.feature_forward)(inputs)
+
+    def task_loss(self, task_model: nn.Module, inputs: Tensor,
+                  data_samples) -> dict:
+        # through forward(), so a distributed wrapper synchronises gradients
+        return task_model(inputs, data_samples, mode='loss')
+
+    def repeat_samples(self, data_samples, times: int):
+        """Labels of ``times`` views of the same images (shared, read-only)."""
+        return list(data_samples) * times
+
+    def encode(self, encoders: nn.ModuleDict, inputs: Tensor) -> List[Tensor]:
+        """The BYOL encoder chain on ``inputs`` (used for the EMA target)."""
+        out = inputs
+        for name in self.encoder_modules:
+            out = encoders[self.encoder_key(name)](out)
+        return flatten_features(out)
+
+    @staticmethod
+    def encoder_key(name: str) -> str:
+        return name.replace('.', '__')
+
+    def encoder_dict(self, task_model: nn.Module) -> nn.ModuleDict:
+        model = unwrap(task_model)
+        modules = dict(model.named_modules())
+        missing = [n for n in self.encoder_modules if n not in modules]
+        if missing:
+            raise KeyError(f'{type(self).__name__}: {type(model).__name__} '
+                           f"has no module '{missing[0]}' (encoder_modules)")
+        return nn.ModuleDict(
+            {self.encoder_key(n): modules[n]
+             for n in self.encoder_modules})
+
+    @staticmethod
+    def split_views(features: List[Tensor], views: int = 2):
+        """[(V*N, ...)] -> V lists of [(N, ...)]."""
+        chunks = [torch.chunk(f, views) for f in features]
+        return [[c[v] for c in chunks] for v in range(views)]

@@ -1,0 +1,6 @@
+from .config_utils import add_dump_results, check_data_paths, enable_amp
+from .version_check import check_versions
+
+__all__ = [
+    'check_versions', 'enable_amp', 'check_data_paths', 'add_dump_results'
+]
