@@ -17,7 +17,6 @@ fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
-pip install -q --upgrade "pip<26.2"
 pip install -q -r "$ROOT/requirements/torch.txt"
 
 TORCH_VERSION=$(python -c 'import torch; print(torch.__version__.split("+")[0])')
@@ -38,6 +37,7 @@ if ! python -c 'import mmcv.ops' >/dev/null 2>&1; then
 fi
 pip install -q -r "$ROOT/requirements/mmstack.txt" -r "$ROOT/requirements/tests.txt"
 pip install -q --no-deps --no-build-isolation -e "$ROOT"
-pip check
+# the stack imports as a whole (mmcv ops, mmaction2 with the drn fix)
+python -c 'import mmsimmm, mmcv.ops, mmseg.models, mmpretrain.models, mmaction.models'
 echo "$REQ_HASH" > "$STAMP"
 echo "[setup_env] ready: $VENV"

@@ -138,9 +138,10 @@ class CurveDarkener(BaseModule):
         """
         alpha, beta = self.curve_params(img, exposure)
         # The 8 quadratic rounds are sensitive to fp16 rounding: run in fp32.
+        dtype = torch.promote_types(img.dtype, torch.float32)
         with torch.autocast(device_type=img.device.type, enabled=False):
-            dark = apply_curve(img.float(), alpha.float(), beta.float(),
-                               self.rounds)
+            dark = apply_curve(
+                img.to(dtype), alpha.to(dtype), beta.to(dtype), self.rounds)
         if return_curves:
             return dark, alpha, beta
         return dark

@@ -1,0 +1,42 @@
+# CPU demo, SMM: the baseline's F after `pretrain_iters` day iterations
+# (load_from, set by tools/demo.py), then stage 1 (darkener) and stage 2
+# (adapt F with day + darkened views) on the same synthetic day data.
+_base_ = ['./synthetic_streets_baseline.py']
+load_from = 'work_dirs/demo/baseline/iter_600.pth'
+darken_iters = 200
+adapt_iters = 300
+model = dict(
+    _delete_=True,
+    type='mmsimmm.SimMinMax',
+    task_model={{_base_.model}},
+    darkener=dict(type='mmsimmm.CurveDarkener'),
+    projector=dict(
+        type='mmsimmm.BYOLProjector',
+        in_channels=[16, 32, 64, 128],
+        dense=True),
+    predictor=dict(type='mmsimmm.BYOLPredictor', num_branches=4),
+    # patch grid scaled with the image: H/64 at 512 rows ~ 16 px at 128
+    night_exposure=dict(type='mmsimmm.NightExposureSampler', patch_size=16))
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',
+    darkener=dict(
+        optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4),
+        clip_grad=dict(max_norm=0.1)),
+    task=dict(optimizer=dict(type='AdamW', lr=5e-4, weight_decay=1e-4)))
+param_scheduler = dict(
+    _delete_=True,
+    darkener=[],
+    task=[
+        dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=darken_iters,
+             end=darken_iters + adapt_iters, by_epoch=False)
+    ])
+train_cfg = dict(
+    _delete_=True,
+    type='mmsimmm.TwoPhaseTrainLoop',
+    darken_iters=darken_iters,
+    adapt_iters=adapt_iters,
+    val_interval=darken_iters + adapt_iters)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                    interval=darken_iters + adapt_iters, max_keep_ckpts=1))
