@@ -28,7 +28,7 @@ param_scheduler = dict(
     darkener=[dict(type='MultiStepLR', by_epoch=False, begin=0, end=10000,
                    milestones=[3000, 6000])],
     task=[dict(type='MultiStepLR', by_epoch=False, begin=10000, end=50000,
-               milestones=[30000, 40000])])
+               milestones=[20000, 30000])])  # from begin
 train_cfg = dict(
     _delete_=True,
     type='mmsimmm.TwoPhaseTrainLoop',

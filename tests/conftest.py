@@ -10,7 +10,7 @@ MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
 
-def tiny_seg_model_cfg(num_classes=19, base_channels=8):
+def tiny_seg_model_cfg(num_classes=19, base_channels=8, size=(32, 64)):
     """mmseg EncoderDecoder: ResNetV1c-18 (narrow) + FCN head, plain BN."""
     norm_cfg = dict(type='BN', requires_grad=True)
     stage_channels = [base_channels * 2**i for i in range(4)]
@@ -23,7 +23,8 @@ def tiny_seg_model_cfg(num_classes=19, base_channels=8):
             std=STD,
             bgr_to_rgb=True,
             pad_val=0,
-            seg_pad_val=255),
+            seg_pad_val=255,
+            size=size),
         backbone=dict(
             type='ResNetV1c',
             depth=18,

@@ -48,8 +48,7 @@ def feats(n=2, h=64, w=96, channels=(8, 16, 32, 64), seed=0):
     out = []
     for i, c in enumerate(channels):
         s = 4 * 2**i
-        out.append(
-            torch.randn(n, c, -(-h // s), -(-w // s), generator=gen))
+        out.append(torch.randn(n, c, -(-h // s), -(-w // s), generator=gen))
     return out
 
 
@@ -176,7 +175,8 @@ def tiny_encoder_decoder_cfg(base_channels=8):
             std=STD,
             bgr_to_rgb=True,
             pad_val=0,
-            seg_pad_val=255),
+            seg_pad_val=255,
+            size_divisor=32),
         backbone=dict(
             type='ResNetV1c',
             depth=18,
@@ -205,8 +205,7 @@ def tiny_encoder_decoder_cfg(base_channels=8):
             norm_cfg=norm_cfg,
             align_corners=False,
             loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False,
-                loss_weight=0.4)),
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
         train_cfg=dict(),
         test_cfg=dict(mode='whole'))
 
@@ -215,14 +214,14 @@ def test_tiny_encoder_decoder_loss_and_predict():
     from mmseg.registry import MODELS as MMSEG_MODELS
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = MMSEG_MODELS.build(tiny_encoder_decoder_cfg())
+        model = MMSEG_MODELS.build(ConfigDict(tiny_encoder_decoder_cfg()))
     assert isinstance(model.decode_head, RefineNetHead)
     h, w = 64, 128
     gen = torch.Generator().manual_seed(1)
     data = dict(
         inputs=[
-            torch.randint(0, 256, (3, h, w), generator=gen,
-                          dtype=torch.uint8) for _ in range(2)
+            torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8)
+            for _ in range(2)
         ],
         data_samples=seg_samples(2, h, w))
 
@@ -233,7 +232,7 @@ def test_tiny_encoder_decoder_loss_and_predict():
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
-    assert model.backbone.conv1[0].weight.grad is not None
+    assert model.backbone.stem[0].weight.grad is not None
 
     model.eval()
     with torch.no_grad():
@@ -280,7 +279,7 @@ def test_r101_base_config():
     model_cfg['_scope_'] = 'mmseg'
     from mmseg.registry import MODELS as MMSEG_MODELS
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = MMSEG_MODELS.build(model_cfg)
+        model = MMSEG_MODELS.build(ConfigDict(model_cfg))
     assert isinstance(model.decode_head, RefineNetHead)
     n_params = sum(p.numel() for p in model.parameters())
     n_head = sum(p.numel() for p in model.decode_head.parameters())

@@ -230,16 +230,20 @@ class _Canvas:
         self.full = (slice(None), slice(None))
 
     def paint(self, region, mask, depth, radiance, label):
-        """Write pixels of ``mask`` that are nearer than what is there."""
+        """Write pixels of ``mask`` that are nearer than what is there.
+
+        ``mask``, ``depth``, ``radiance`` and ``label`` broadcast against
+        the region (radiance with a trailing RGB axis).
+        """
         zbuf = self.depth[region]
-        mask = np.broadcast_to(mask, zbuf.shape)
-        depth = np.broadcast_to(np.asarray(depth, np.float32), zbuf.shape)
-        visible = mask & (depth < zbuf)
-        zbuf[visible] = depth[visible]
-        radiance = np.broadcast_to(radiance, zbuf.shape + (3, ))
-        self.radiance[region][visible] = radiance[visible]
-        self.label[region][visible] = np.broadcast_to(label,
-                                                      zbuf.shape)[visible]
+        visible = np.logical_and(mask, np.less(depth, zbuf))
+        np.copyto(zbuf, depth, where=visible, casting='unsafe')
+        np.copyto(
+            self.radiance[region],
+            radiance,
+            where=visible[..., None],
+            casting='unsafe')
+        np.copyto(self.label[region], label, where=visible, casting='unsafe')
 
     def texture(self, region, amplitude, source='grain'):
         noise = getattr(self, source)[region]

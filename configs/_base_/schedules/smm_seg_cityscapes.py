@@ -32,9 +32,8 @@ param_scheduler = dict(
             by_epoch=False,
             begin=darken_iters,
             end=darken_iters + adapt_iters,
-            milestones=[
-                darken_iters + e * iters_per_epoch for e in (30, 60, 90)
-            ],
+            # counted from `begin` (mmengine schedulers step only in range)
+            milestones=[e * iters_per_epoch for e in (30, 60, 90)],
             gamma=0.1)
     ])
 train_cfg = dict(

@@ -48,6 +48,20 @@ def phase_plan(darken_iters: int,
     return plan
 
 
+def _check_scheduler_keys(runner) -> None:
+    """mmengine indexes a keyed ``param_scheduler`` by every optimiser name
+    and fails with a bare ``KeyError``; say which key is missing instead."""
+    schedulers = getattr(runner, 'param_schedulers', None)
+    model = getattr(runner.model, 'module', runner.model)
+    parts = getattr(model, 'optim_parts', None)
+    if not isinstance(schedulers, dict) or 'type' in schedulers or not parts:
+        return
+    missing = sorted(set(parts) - set(schedulers))
+    if missing:
+        raise KeyError(f"param_scheduler has no entry for '{missing[0]}' "
+                       f'(keys must be {sorted(parts)}; use [] for none)')
+
+
 class _PhaseDispatchIterator:
     """Yields the next batch of the dataloader of the phase of the
     ``position``-th iteration. mmengine's resume skip calls ``next`` once per
@@ -106,6 +120,7 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
                              'must be > 0')
         self.darken_iters, self.adapt_iters = darken_iters, adapt_iters
         self.schedule = schedule
+        _check_scheduler_keys(runner)
         super().__init__(runner, dataloader, len(self.plan), val_begin,
                          val_interval, dynamic_intervals)
         iterators = dict(adapt=self.dataloader_iterator,

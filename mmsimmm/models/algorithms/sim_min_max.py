@@ -98,7 +98,9 @@ class SimMinMax(BaseModel):
         if data_preprocessor is None:
             self.data_preprocessor = self.task_model.data_preprocessor
         self.darkener = MODELS.build(darkener)
-        self.task_adapter: BaseTaskAdapter = TASK_ADAPTERS.build(task_adapter)
+        # adapters live only in mmsimmm's registry, whatever the default scope
+        self.task_adapter: BaseTaskAdapter = TASK_ADAPTERS.build(
+            dict(task_adapter, _scope_='mmsimmm'))
         if (projector is None) != (predictor is None):
             raise ValueError('SimMinMax: give both projector and predictor '
                              '(BYOL) or neither')

@@ -113,8 +113,7 @@ class MultiResolutionFusion(nn.Module):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         # largest spatial resolution among the inputs
-        size = max((x.shape[2:] for x in inputs),
-                   key=lambda s: s[0] * s[1])
+        size = max((x.shape[2:] for x in inputs), key=lambda s: s[0] * s[1])
         out = None
         for conv, x in zip(self.convs, inputs):
             y = conv(x)
