@@ -1,0 +1,217 @@
+"""CPU demo of Similarity Min-Max on embedded synthetic street scenes.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--seed 0]
+
+1. makes the day/night dataset (mmsimmm.datasets.synthetic_streets; no
+   download, deterministic by seed);
+2. trains the day-only baseline (configs/demo/synthetic_streets_baseline.py);
+3. trains SMM (configs/demo/synthetic_streets_simmm.py) from the baseline's
+   checkpoint at `pretrain_iters`: stage 1 (darkener), stage 2 (adaptation);
+4. evaluates both on the day and the night validation scenes, prints a table
+   and writes results.json and a picture grid (day, D(day), night, labels,
+   predictions) to the work dir.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import time
+
+import mmsimmm  # noqa: F401  (version checks + compatibility fixes)
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from mmsimmm.datasets import generate_synthetic_streets
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'configs', 'demo')
+
+
+class ProgressHook(Hook):
+    """Prints one line every `interval` iterations (the demo runs with
+    mmengine's logger at WARNING to keep the terminal readable)."""
+    priority = 'LOW'
+
+    def __init__(self, name, interval=100):
+        self.name, self.interval, self.start = name, interval, None
+
+    def before_train(self, runner):
+        self.start = time.time()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        done = runner.iter + 1
+        if done % self.interval and done != runner.max_iters:
+            return
+        phase = runner.message_hub.get_info('smm_phase') or 'day'
+        loss = float(outputs['loss']) if outputs else float('nan')
+        print(f'  [{self.name}] iter {done}/{runner.max_iters} '
+              f'({phase}) loss {loss:.3f}  {time.time() - self.start:.0f} s',
+              flush=True)
+
+
+def set_data_root(cfg, data_root):
+    for key in ('train_dataloader', 'test_dataloader'):
+        loaders = cfg[key] if isinstance(cfg[key], list) else [cfg[key]]
+        for loader in loaders:
+            loader.dataset.data_root = data_root
+
+
+def make_runner(config, work_dir, data_root, seed, name, **overrides):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    cfg.log_level = 'WARNING'
+    cfg.experiment_name = name
+    # evaluate once, at the end, through runner.test()
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.train_cfg.pop('val_interval', None)
+    set_data_root(cfg, data_root)
+    cfg.merge_from_dict(overrides)
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(ProgressHook(name))
+    return cfg, runner
+
+
+def colourise(label, palette):
+    out = np.zeros(label.shape + (3, ), np.uint8)
+    for index, colour in enumerate(palette):
+        out[label == index] = colour
+    return out[..., ::-1]  # RGB palette -> BGR for cv2
+
+
+def predict(task_model, sample):
+    batch = dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']])
+    with torch.no_grad():
+        return task_model.test_step(batch)[0].pred_sem_seg.data[0].numpy()
+
+
+def picture_grid(path, smm_model, baseline_model, day_set, night_set,
+                 indices, seed):
+    """Rows: scenes; columns: day, D(day), night, label, baseline on night,
+    SMM on night."""
+    palette = day_set.metainfo['palette']
+    darkener = smm_model.darkener
+    generator = torch.Generator().manual_seed(seed)
+    rows = []
+    for index in indices:
+        day, night = day_set[index], night_set[index]
+        day_bgr = day['inputs'].permute(1, 2, 0).numpy()
+        rgb = torch.from_numpy(day_bgr[..., ::-1].copy()).permute(2, 0, 1)
+        rgb = rgb[None].float() / 255
+        exposure = smm_model.night_exposure(1, rgb.shape[-2:],
+                                            generator=generator)
+        with torch.no_grad():
+            dark = darkener(rgb, exposure)[0]
+        dark_bgr = (dark.clamp(0, 1).permute(1, 2, 0).numpy()[..., ::-1] *
+                    255).round().astype(np.uint8)
+        label = night['data_samples'].gt_sem_seg.data[0].numpy()
+        rows.append(
+            np.concatenate([
+                day_bgr, dark_bgr, night['inputs'].permute(1, 2, 0).numpy(),
+                colourise(label, palette),
+                colourise(predict(baseline_model, night), palette),
+                colourise(predict(smm_model.task_model, night), palette)
+            ], 1))
+    grid = np.concatenate(rows, 0)
+    header = np.full((24, grid.shape[1], 3), 255, np.uint8)
+    width = grid.shape[1] // 6
+    for col, text in enumerate(['day', 'D(day)', 'night', 'label',
+                                'baseline@night', 'SMM@night']):
+        cv2.putText(header, text, (col * width + 6, 17),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    cv2.imwrite(path, np.concatenate([header, grid], 0))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--num-train', type=int, default=300)
+    parser.add_argument('--num-val', type=int, default=40)
+    parser.add_argument(
+        '--pretrain-iters', type=int, default=None,
+        help='day iterations before adaptation (config default if unset)')
+    parser.add_argument('--darken-iters', type=int, default=None)
+    parser.add_argument('--adapt-iters', type=int, default=None)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    work_dir = osp.abspath(args.work_dir)
+    started = time.time()
+    data_root = osp.join(work_dir, 'data')
+    print(f'[1/4] synthetic street scenes -> {data_root}', flush=True)
+    generate_synthetic_streets(
+        data_root, num_train=args.num_train, num_val=args.num_val,
+        seed=args.seed)
+
+    base_cfg = Config.fromfile(osp.join(CONFIGS,
+                                        'synthetic_streets_baseline.py'))
+    smm_cfg = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_simmm.py'))
+    pretrain = args.pretrain_iters or base_cfg.pretrain_iters
+    adapt = args.adapt_iters or smm_cfg.adapt_iters
+    darken = args.darken_iters or smm_cfg.darken_iters
+    total = pretrain + adapt
+    print(f'[2/4] day-only baseline: {total} iterations (F for SMM saved at '
+          f'{pretrain})', flush=True)
+    baseline_dir = osp.join(work_dir, 'baseline')
+    _, baseline = make_runner(
+        'synthetic_streets_baseline.py', baseline_dir, data_root, args.seed,
+        'baseline',
+        train_cfg=dict(max_iters=total),
+        param_scheduler=[
+            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=total,
+                 by_epoch=False)
+        ],
+        default_hooks=dict(checkpoint=dict(interval=pretrain)))
+    baseline.train()
+
+    print(f'[3/4] SMM: {darken} darkener + {adapt} adaptation iterations '
+          f'from the baseline at iteration {pretrain}', flush=True)
+    _, smm = make_runner(
+        'synthetic_streets_simmm.py', osp.join(work_dir, 'simmm'), data_root,
+        args.seed, 'simmm',
+        load_from=osp.join(baseline_dir, f'iter_{pretrain}.pth'),
+        train_cfg=dict(darken_iters=darken, adapt_iters=adapt),
+        param_scheduler=dict(task=[
+            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=darken,
+                 end=darken + adapt, by_epoch=False)
+        ]),
+        default_hooks=dict(checkpoint=dict(interval=darken + adapt)))
+    smm.train()
+
+    print('[4/4] evaluating on day and night validation scenes', flush=True)
+    results = {
+        'day-only baseline': baseline.test(),
+        'SMM (ours)': smm.test(),
+    }
+    table = ['| model | day mIoU | night mIoU |', '|---|---|---|']
+    for name, metrics in results.items():
+        table.append(f"| {name} | {metrics['day/mIoU']:.2f} | "
+                     f"{metrics['night/mIoU']:.2f} |")
+    day_set = smm.test_loop.dataloaders[0].dataset
+    night_set = smm.test_loop.dataloaders[1].dataset
+    grid_path = osp.join(work_dir, 'demo_grid.png')
+    picture_grid(grid_path, smm.model, baseline.model, day_set, night_set,
+                 list(range(0, len(day_set), max(1, len(day_set) // 4)))[:4],
+                 args.seed)
+    elapsed = time.time() - started
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(results=results, seed=args.seed,
+                       iterations=dict(pretrain=pretrain, darken=darken,
+                                       adapt=adapt),
+                       seconds=round(elapsed)), f, indent=2)
+    print('\n'.join(['', *table, '',
+                     f'picture grid: {grid_path}',
+                     f'total time: {elapsed / 60:.1f} min']))
+
+
+if __name__ == '__main__':
+    main()
