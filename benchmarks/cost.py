@@ -1,0 +1,334 @@
+"""Cost of Similarity Min-Max relative to plain training, measured in ONE run.
+
+    python benchmarks/cost.py                 # full run (a few minutes, CPU)
+    python benchmarks/cost.py --quick         # smoke run (small sizes, 1 rep)
+    python benchmarks/cost.py --json out.json # also dump the numbers
+
+Rows (all ratios are computed within this run from interleaved repeats, so a
+machine shared with other jobs biases both sides alike; medians are reported):
+
+1. darkener D forward (no_grad, as in stage 2 and at test time) on one
+   512x1024 image for scale factors 1, 2, 4: median time, and peak memory
+   measured in a fresh subprocess per setting (peak RSS during the forward
+   minus the RSS just before it, i.e. after imports, model and input).
+2. stage-2 step (``SimMinMax.train_step``, phase 'adapt': D on B day images,
+   F forward+backward on the 2B day+dark views, BYOL necks, EMA target
+   forward on 2B, EMA update) / plain step of the same task model on the same
+   2B images (``task_model.train_step``: preprocessor + loss + backward + SGD).
+3. stage-1 step (phase 'darken') / plain step of F on the B day images.
+4. test time: ``SimMinMax.test_step`` / ``task_model.test_step`` on the same
+   batch (the adapted model is the task model: ~1.00).
+
+The task model is an mmseg EncoderDecoder with a ResNetV1c-18 of real width
+(base_channels=64) and a light FCN head; the SMM model uses the default
+``CurveDarkener`` (its default ``scale_factor``) and dense BYOL necks on the 4
+backbone stages, as the segmentation configs do.
+"""
+import argparse
+import copy
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+MEAN = [123.675, 116.28, 103.53]
+STD = [58.395, 57.12, 57.375]
+GOAL_DARKENER_S = 0.15
+GOAL_ADAPT_RATIO = 1.4
+
+
+# ----------------------------------------------------------------- helpers
+def current_rss_kib() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') // 1024
+
+
+def peak_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
+    """Median seconds of each callable, measured round-robin."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timed(fn))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def seg_model_cfg(base_channels: int, size, num_classes: int = 19):
+    """mmseg EncoderDecoder: ResNetV1c-18 + light FCN head, plain BN (the
+    model of tests/conftest.py at a chosen width)."""
+    norm_cfg = dict(type='BN', requires_grad=True)
+    return dict(
+        _scope_='mmseg',
+        type='EncoderDecoder',
+        data_preprocessor=dict(
+            type='SegDataPreProcessor', mean=MEAN, std=STD, bgr_to_rgb=True,
+            pad_val=0, seg_pad_val=255, size=tuple(size)),
+        backbone=dict(
+            type='ResNetV1c', depth=18, base_channels=base_channels,
+            stem_channels=base_channels, num_stages=4,
+            out_indices=(0, 1, 2, 3), norm_cfg=norm_cfg,
+            contract_dilation=True),
+        decode_head=dict(
+            type='FCNHead', in_channels=base_channels * 8, in_index=3,
+            channels=16, num_convs=1, dropout_ratio=0.0,
+            num_classes=num_classes, norm_cfg=norm_cfg, align_corners=False,
+            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False,
+                             loss_weight=1.0)),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+
+
+def smm_cfg(base_channels: int, size):
+    return dict(
+        type='mmsimmm.SimMinMax',
+        task_model=seg_model_cfg(base_channels, size),
+        darkener=dict(type='mmsimmm.CurveDarkener'),
+        task_adapter=dict(type='MMSegTaskAdapter'),
+        projector=dict(
+            type='mmsimmm.BYOLProjector',
+            in_channels=[base_channels * 2**i for i in range(4)], dense=True),
+        predictor=dict(type='mmsimmm.BYOLPredictor', num_branches=4),
+        night_exposure=dict(type='mmsimmm.NightExposureSampler',
+                            patch_size=64),
+        seed=0)
+
+
+def seg_batch(n, h, w, num_classes=19, seed=0):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, h, w), generator=gen))
+        sample.set_metainfo(
+            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def with_dark_views(model, batch):
+    """The B day images + their darkened views (as uint8 BGR images, like a
+    dataset would give them): the 2B batch of the plain step."""
+    adapter = model.task_adapter
+    with torch.no_grad():
+        data = model.data_preprocessor(copy.copy(batch), False)
+        day = adapter.to_unit_rgb(model.data_preprocessor, data['inputs'])
+        dark = model.darkener(day, 0.1)
+    dark_bgr = (dark.flip(1) * 255).round().clamp(0, 255).to(torch.uint8)
+    return dict(
+        inputs=list(batch['inputs']) + list(dark_bgr.unbind(0)),
+        data_samples=list(batch['data_samples']) * 2)
+
+
+# --------------------------------------------------------- 1. darkener D
+def darkener_memory_worker(scale_factor: int, h: int, w: int) -> None:
+    """Runs in a fresh subprocess: one D forward; prints JSON."""
+    torch.set_num_threads(2)
+    import mmsimmm  # noqa: F401
+    from mmsimmm.registry import MODELS
+    darkener = MODELS.build(
+        dict(type='mmsimmm.CurveDarkener', scale_factor=scale_factor)).eval()
+    img = torch.rand(1, 3, h, w)
+    before = current_rss_kib()
+    with torch.no_grad():
+        darkener(img, 0.1)
+    peak = peak_rss_kib()
+    print(json.dumps(dict(peak_delta_mib=max(0, peak - before) / 1024,
+                          rss_after_imports_mib=before / 1024)))
+
+
+def measure_darkener(h, w, scale_factors, repeats):
+    import mmsimmm  # noqa: F401
+    from mmsimmm.registry import MODELS
+    img = torch.rand(1, 3, h, w)
+    models = {
+        s: MODELS.build(dict(type='mmsimmm.CurveDarkener',
+                             scale_factor=s)).eval()
+        for s in scale_factors
+    }
+
+    def forward(s):
+        def run():
+            with torch.no_grad():
+                models[s](img, 0.1)
+        return run
+
+    times = interleaved({s: forward(s) for s in scale_factors}, repeats)
+    rows = {}
+    for s in scale_factors:
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
+             str(s), str(h), str(w)],
+            capture_output=True, text=True, check=True, cwd=REPO)
+        mem = json.loads(out.stdout.strip().splitlines()[-1])
+        rows[s] = dict(time_s=times[s], **mem)
+    return rows
+
+
+# ------------------------------------------------------------- 2.-4. steps
+def build_models(base_channels, size):
+    from mmengine.optim import OptimWrapper
+    import mmsimmm  # noqa: F401
+    from mmsimmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+    torch.manual_seed(0)
+    smm = MODELS.build(smm_cfg(base_channels, size))
+    smm.init_weights()
+    smm.train()
+    smm_optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type='mmsimmm.SimMinMaxOptimWrapperConstructor',
+             optim_wrapper_cfg=dict(
+                 darkener=dict(optimizer=dict(type='Adam', lr=1e-4),
+                               clip_grad=dict(max_norm=0.1)),
+                 task=dict(optimizer=dict(type='SGD', lr=1e-3,
+                                          momentum=0.9)))))(smm)
+    plain = copy.deepcopy(smm.task_model)
+    plain.train()
+    plain_optim = OptimWrapper(
+        torch.optim.SGD(plain.parameters(), lr=1e-3, momentum=0.9))
+    return smm, smm_optim, plain, plain_optim
+
+
+def measure_steps(base_channels, batch_size, h, w, repeats):
+    from mmengine.logging import MessageHub
+    smm, smm_optim, plain, plain_optim = build_models(base_channels, (h, w))
+    hub = MessageHub.get_instance('mmsimmm-cost-benchmark')
+    batch = seg_batch(batch_size, h, w)
+    batch_2b = with_dark_views(smm, batch)
+    counter = iter(range(10**9))
+
+    def smm_step(phase):
+        def run():
+            hub.update_info('iter', next(counter))
+            hub.update_info('smm_phase', phase)
+            smm.train_step(copy.copy(batch), smm_optim)
+        return run
+
+    def plain_step(data):
+        return lambda: plain.train_step(copy.copy(data), plain_optim)
+
+    stage2 = interleaved(
+        dict(plain=plain_step(batch_2b), smm=smm_step('adapt')), repeats)
+    stage1 = interleaved(
+        dict(plain=plain_step(batch), smm=smm_step('darken')), repeats)
+    smm.eval()
+    task = smm.task_model
+    test = interleaved(
+        dict(plain=lambda: task.test_step(copy.copy(batch)),
+             smm=lambda: smm.test_step(copy.copy(batch))), repeats)
+    return dict(stage2=stage2, stage1=stage1, test=test)
+
+
+# ------------------------------------------------------------------- main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke run: small sizes, 1 repeat')
+    parser.add_argument('--json', metavar='OUT', help='dump numbers here')
+    parser.add_argument('--repeats', type=int, default=None)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--_darkener-memory', nargs=3, type=int,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._darkener_memory:
+        darkener_memory_worker(*args._darkener_memory)
+        return None
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        cfg = dict(d_size=(64, 128), base_channels=8, batch=2,
+                   step_size=(32, 64), d_repeats=1, step_repeats=1)
+    else:
+        cfg = dict(d_size=(512, 1024), base_channels=64, batch=8,
+                   step_size=(128, 256), d_repeats=3, step_repeats=5)
+    if args.repeats:
+        cfg.update(d_repeats=args.repeats, step_repeats=args.repeats)
+    import mmsimmm  # noqa: F401
+    from mmsimmm.registry import MODELS
+    default_sf = MODELS.build(dict(type='mmsimmm.CurveDarkener')).scale_factor
+    scale_factors = sorted({1, 2, 4, default_sf})
+    start = time.perf_counter()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f"{'quick' if args.quick else 'full'} run; medians of interleaved "
+          'repeats', flush=True)
+
+    h, w = cfg['d_size']
+    print(f'\n[1] darkener D forward (no_grad) on 1x3x{h}x{w}, median of '
+          f"{cfg['d_repeats']}; memory = peak RSS - RSS after imports "
+          '(fresh subprocess each)', flush=True)
+    darkener = measure_darkener(h, w, scale_factors, cfg['d_repeats'])
+    full = darkener[1]['time_s']
+    for s, row in darkener.items():
+        tag = ' (default)' if s == default_sf else ''
+        tag += ' (paper)' if s == 1 else ''
+        print(f'  D forward  scale_factor={s}: {row["time_s"]:7.3f} s  '
+              f'x{row["time_s"] / full:5.3f} of sf=1   peak '
+              f'+{row["peak_delta_mib"]:7.1f} MiB{tag}', flush=True)
+
+    b, (sh, sw) = cfg['batch'], cfg['step_size']
+    print(f"\n[2-4] steps: ResNetV1c-18 base_channels={cfg['base_channels']}"
+          f' + FCN head, B={b}, {sh}x{sw}, D scale_factor={default_sf}, '
+          f"median of {cfg['step_repeats']}", flush=True)
+    steps = measure_steps(cfg['base_channels'], b, sh, sw,
+                          cfg['step_repeats'])
+    ratios = {k: v['smm'] / v['plain'] for k, v in steps.items()}
+    s2, s1, te = steps['stage2'], steps['stage1'], steps['test']
+    print(f"  stage-2 SMM step / plain step on 2B:      {ratios['stage2']:5.2f}x"
+          f"  ({s2['smm']:.3f} s / {s2['plain']:.3f} s)")
+    print(f"  stage-1 SMM step / plain F step on B:     {ratios['stage1']:5.2f}x"
+          f"  ({s1['smm']:.3f} s / {s1['plain']:.3f} s)")
+    print(f"  test: SimMinMax / task model test_step:   {ratios['test']:5.2f}x"
+          f"  ({te['smm']:.3f} s / {te['plain']:.3f} s)")
+
+    d_default = darkener[default_sf]['time_s']
+    goals = dict(
+        darkener=dict(value=d_default, goal=GOAL_DARKENER_S,
+                      ok=d_default <= GOAL_DARKENER_S),
+        stage2=dict(value=ratios['stage2'], goal=GOAL_ADAPT_RATIO,
+                    ok=ratios['stage2'] <= GOAL_ADAPT_RATIO))
+    print('\ngoals' + (' (quick run: sizes differ from the goals\')'
+                       if args.quick else ''))
+    print(f'  D forward at default scale_factor={default_sf} <= '
+          f'{GOAL_DARKENER_S} s: {d_default:.3f} s  '
+          f"{'PASS' if goals['darkener']['ok'] else 'FAIL'}")
+    print(f'  stage-2 step <= {GOAL_ADAPT_RATIO}x plain step: '
+          f"{ratios['stage2']:.2f}x  {'PASS' if goals['stage2']['ok'] else 'FAIL'}")
+    elapsed = time.perf_counter() - start
+    print(f'\ntotal benchmark time {elapsed:.0f} s')
+    result = dict(
+        config=dict(cfg, quick=args.quick, threads=torch.get_num_threads(),
+                    default_scale_factor=default_sf,
+                    torch=torch.__version__),
+        darkener={str(s): row for s, row in darkener.items()},
+        steps=steps, ratios=ratios, goals=goals, elapsed_s=elapsed)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == '__main__':
+    main()
