@@ -77,8 +77,9 @@ def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
 def seg_model_cfg(base_channels: int, size, num_classes: int = 19):
     """mmseg EncoderDecoder: ResNetV1c-18 + light FCN head, plain BN (the
     model of tests/conftest.py at a chosen width)."""
+    from mmengine.config import ConfigDict
     norm_cfg = dict(type='BN', requires_grad=True)
-    return dict(
+    return ConfigDict(
         _scope_='mmseg',
         type='EncoderDecoder',
         data_preprocessor=dict(
@@ -192,9 +193,12 @@ def measure_darkener(h, w, scale_factors, repeats):
 
 # ------------------------------------------------------------- 2.-4. steps
 def build_models(base_channels, size):
+    from mmengine.logging import MMLogger
     from mmengine.optim import OptimWrapper
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+    # keep init_weights' per-parameter report out of the table
+    MMLogger.get_instance('mmsimmm-cost-benchmark', log_level='WARNING')
     torch.manual_seed(0)
     smm = MODELS.build(smm_cfg(base_channels, size))
     smm.init_weights()

@@ -79,16 +79,12 @@ day_loader = dict(
             img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
         pipeline=test_pipeline))
 night_loader = dict(
-    batch_size=8,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    day_loader,
     dataset=dict(
-        type='CityscapesDataset',
-        data_root=data_root,
+        day_loader['dataset'],
         data_prefix=dict(
             img_path='night/leftImg8bit/val',
-            seg_map_path='night/gtFine/val'),
-        pipeline=test_pipeline))
+            seg_map_path='night/gtFine/val')))
 val_dataloader = [day_loader, night_loader]
 test_dataloader = val_dataloader
 val_evaluator = [

@@ -1,10 +1,47 @@
 """Config helpers shared by tools/train.py, tools/test.py and the demo."""
+import argparse
+import os
 import os.path as osp
 from typing import Iterable, List
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 PARTS_CONSTRUCTOR = 'SimMinMaxOptimWrapperConstructor'
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments tools/train.py and tools/test.py share (OpenMMLab style)."""
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, xxx=yyy format')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The config of ``args.config`` with the shared arguments applied; the
+    work dir defaults to ``./work_dirs/<config name>``."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def enable_amp(cfg: Config) -> None:
@@ -41,8 +78,12 @@ def _dataset_paths(dataset: dict) -> List[str]:
 
 
 def check_data_paths(cfg: Config, keys: Iterable[str]) -> None:
-    """Fail with one line naming the first missing data path, before any
-    work is done (a Runner would fail deep inside a dataset instead)."""
+    """Fail with one line naming the first missing data path (or
+    ``load_from`` checkpoint) before any work is done; a Runner would fail
+    deep inside a dataset instead."""
+    load_from = cfg.get('load_from', None)
+    if load_from and not osp.isfile(load_from) and '://' not in load_from:
+        raise SystemExit(f'load_from: checkpoint not found: {load_from}')
     for key in keys:
         loaders = cfg.get(key, None)
         if loaders is None:

@@ -53,12 +53,7 @@ dark_zurich_loader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dark_zurich_val)
-night_driving_loader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=night_driving_test)
+night_driving_loader = dict(dark_zurich_loader, dataset=night_driving_test)
 dark_zurich_metric = dict(
     type='IoUMetric', iou_metrics=['mIoU'], prefix='dark_zurich')
 night_driving_metric = dict(
