@@ -238,6 +238,16 @@ def test_missing_data_path_is_one_line_error(tmp_path):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert 'data path not found: data/cityscapes/leftImg8bit/train' in last
+    # with the data in place, the missing day checkpoint is named
+    make_cityscapes(str(tmp_path / 'data' / 'cityscapes'), 1, 0)
+    make_dark_zurich(str(tmp_path / 'data' / 'dark_zurich'), 1)
+    make_night_driving(str(tmp_path / 'data' / 'NighttimeDrivingTest'), 1)
+    result = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config_file],
+        capture_output=True, text=True, cwd=str(tmp_path))
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == ('load_from: checkpoint not found: '
+                    'work_dirs/darkzurich_day_baseline/iter_80000.pth')
 
 
 def test_missing_scheduler_key_is_named(data_root, tmp_path):

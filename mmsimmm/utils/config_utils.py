@@ -81,9 +81,6 @@ def check_data_paths(cfg: Config, keys: Iterable[str]) -> None:
     """Fail with one line naming the first missing data path (or
     ``load_from`` checkpoint) before any work is done; a Runner would fail
     deep inside a dataset instead."""
-    load_from = cfg.get('load_from', None)
-    if load_from and not osp.isfile(load_from) and '://' not in load_from:
-        raise SystemExit(f'load_from: checkpoint not found: {load_from}')
     for key in keys:
         loaders = cfg.get(key, None)
         if loaders is None:
@@ -95,6 +92,9 @@ def check_data_paths(cfg: Config, keys: Iterable[str]) -> None:
                         f'{key}: data path not found: {path} (lay the '
                         'dataset out as mmseg documents, see README '
                         "'Datasets', or override data_root)")
+    load_from = cfg.get('load_from', None)
+    if load_from and not osp.isfile(load_from) and '://' not in load_from:
+        raise SystemExit(f'load_from: checkpoint not found: {load_from}')
 
 
 def add_dump_results(cfg: Config, out_file: str) -> None:
