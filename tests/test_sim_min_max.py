@@ -187,3 +187,46 @@ def test_config_errors_are_one_line(message_hub):
                  optimizer=dict(type='Adam', lr=1e-4)))))
     with pytest.raises(KeyError, match="part 'task' is missing"):
         constructor(MODELS.build(tiny_smm_cfg()))
+
+
+class _CpuAutocastWrapper(__import__('mmengine').optim.OptimWrapper):
+    """What AmpOptimWrapper does to the forward (autocast), on CPU/bf16:
+    mmengine's AmpOptimWrapper itself needs a GPU."""
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=torch.bfloat16):
+            yield
+
+
+@pytest.mark.parametrize('phase', ['darken', 'adapt'])
+def test_both_phases_run_under_autocast(model, message_hub, phase):
+    optim = build_optim(model)
+    wrapped = OptimWrapperDict(
+        darkener=_CpuAutocastWrapper(optim['darkener'].optimizer,
+                                     clip_grad=dict(max_norm=0.1)),
+        task=_CpuAutocastWrapper(optim['task'].optimizer))
+    message_hub.update_info('smm_phase', phase)
+    model.train()
+    log_vars = model.train_step(seg_batch(), wrapped)
+    assert all(torch.isfinite(v).all() for v in log_vars.values())
+
+
+def test_enable_amp_converts_every_part():
+    from mmengine.config import Config
+    from mmsimmm.utils import enable_amp
+    cfg = Config(dict(optim_wrapper=dict(
+        constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',
+        darkener=dict(optimizer=dict(type='Adam', lr=1e-4)),
+        task=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-3)))))
+    enable_amp(cfg)
+    for part in ('darkener', 'task'):
+        assert cfg.optim_wrapper[part].type == 'AmpOptimWrapper'
+        assert cfg.optim_wrapper[part].loss_scale == 'dynamic'
+    plain = Config(dict(optim_wrapper=dict(
+        type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-3))))
+    enable_amp(plain)
+    assert plain.optim_wrapper.type == 'AmpOptimWrapper'

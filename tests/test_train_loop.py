@@ -255,3 +255,28 @@ def test_missing_scheduler_key_is_named(data_root, tmp_path):
     cfg.param_scheduler.pop('task')
     with pytest.raises(KeyError, match="no entry for 'task'"):
         Runner.from_cfg(cfg).train()
+
+
+def test_alternating_schedule_with_its_own_darken_dataloader(data_root,
+                                                            tmp_path):
+    cfg = smm_config(data_root, tmp_path, darken_iters=4, adapt_iters=2,
+                     schedule='alternating', darken_steps_per_adapt=2)
+    cfg.experiment_name = 'alternating'
+    cfg.train_cfg.darken_dataloader = dict(cfg.train_dataloader,
+                                           batch_size=1)
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.train_cfg.pop('val_interval')
+    runner = Runner.from_cfg(cfg)
+    seen = []
+    from mmengine.hooks import Hook
+
+    class BatchWatcher(Hook):
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            seen.append((runner.train_loop.phase,
+                         len(data_batch['inputs'])))
+
+    runner.register_hook(BatchWatcher())
+    runner.train()
+    assert seen == [('darken', 1), ('darken', 1), ('adapt', 2),
+                    ('darken', 1), ('darken', 1), ('adapt', 2)]

@@ -16,16 +16,22 @@ import json
 import os
 import os.path as osp
 import time
+import warnings
 
-import mmsimmm  # noqa: F401  (version checks + compatibility fixes)
-import cv2
-import numpy as np
-import torch
-from mmengine.config import Config
-from mmengine.hooks import Hook
-from mmengine.runner import Runner
+# Deprecation chatter of the pinned stack, not actionable by a demo user.
+for pattern in ('pkg_resources', '``build_loss``', 'Default ``avg_non_ignore',
+                'You are using `torch.load`', 'Consider using tensor'):
+    warnings.filterwarnings('ignore', message=f'.*{pattern}')
 
-from mmsimmm.datasets import generate_synthetic_streets
+import mmsimmm  # noqa: F401,E402  (version checks + compatibility fixes)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmsimmm.datasets import generate_synthetic_streets  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(ROOT, 'configs', 'demo')
@@ -48,7 +54,7 @@ class ProgressHook(Hook):
         if done % self.interval and done != runner.max_iters:
             return
         phase = runner.message_hub.get_info('smm_phase') or 'day'
-        loss = float(outputs['loss']) if outputs else float('nan')
+        loss = outputs['loss'].item() if outputs else float('nan')
         print(f'  [{self.name}] iter {done}/{runner.max_iters} '
               f'({phase}) loss {loss:.3f}  {time.time() - self.start:.0f} s',
               flush=True)
