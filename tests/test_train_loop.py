@@ -280,3 +280,30 @@ def test_alternating_schedule_with_its_own_darken_dataloader(data_root,
     runner.train()
     assert seen == [('darken', 1), ('darken', 1), ('adapt', 2),
                     ('darken', 1), ('darken', 1), ('adapt', 2)]
+
+
+def test_export_plain_task_checkpoint_loads_strictly(uninterrupted,
+                                                     tmp_path):
+    from mmengine.registry import DefaultScope
+    from mmengine.runner.checkpoint import load_checkpoint
+    from mmseg.registry import MODELS
+    checkpoint = osp.join(uninterrupted['work_dir'], 'iter_8.pth')
+    out = tmp_path / 'plain.pth'
+    result = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'export_task_model.py'),
+         checkpoint, str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        plain = MODELS.build(tiny_smm_cfg().task_model)
+    load_checkpoint(plain, str(out), map_location='cpu', strict=True)
+    smm = uninterrupted['model']
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(value,
+                                   smm.task_model.state_dict()[key])
+    bad = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'export_task_model.py'),
+         str(out), str(tmp_path / 'again.pth')],
+        capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0
+    assert bad.stderr.strip().splitlines()[-1].endswith(
+        'not an SMM checkpoint')
