@@ -136,7 +136,7 @@ def test_unit_rgb_round_trip_and_channel_order(model):
     rgb = adapter.to_unit_rgb(pre, inputs)
     torch.testing.assert_close(rgb[0], raw.flip(0) / 255, atol=1e-5,
                                rtol=0)
-    torch.testing.assert_close(adapter.from_unit_rgb(pre, rgb), inputs,
+    torch.testing.assert_close(adapter.from_unit_rgb(pre, rgb, inputs), inputs,
                                atol=1e-4, rtol=0)
 
 

@@ -219,9 +219,9 @@ class SimMinMax(BaseModel):
             with optim_wrapper.optim_context(self.darkener):
                 dark, alpha, beta = self.darkener(
                     day, exposure, return_curves=True)
-                adapter.extract_features(
-                    task_model,
-                    adapter.from_unit_rgb(self.data_preprocessor, dark))
+                dark_inputs = adapter.from_unit_rgb(self.data_preprocessor,
+                                                    dark, inputs)
+                adapter.extract_features(task_model, dark_inputs)
                 dark_features = self._tapped(rec)
                 losses = self._darken_losses(dark, alpha, beta, exposure,
                                              day_features, dark_features)
@@ -266,7 +266,8 @@ class SimMinMax(BaseModel):
                 day.shape[0], day.shape[-2:], day.device,
                 self._generator(day.device))
             dark = self.darkener(day, exposure)
-            dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark)
+            dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
+                                                inputs)
         both = torch.cat([inputs, dark_inputs])
         both_samples = adapter.repeat_samples(data_samples, 2)
         task_model = unwrap(self.task_model)

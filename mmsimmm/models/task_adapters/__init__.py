@@ -1,4 +1,8 @@
 from .base_adapter import BaseTaskAdapter, flatten_features, unwrap
+from .pretrain_adapter import MMPretrainTaskAdapter
 from .seg_adapter import MMSegTaskAdapter
 
-__all__ = ['BaseTaskAdapter', 'MMSegTaskAdapter', 'flatten_features', 'unwrap']
+__all__ = [
+    'BaseTaskAdapter', 'MMSegTaskAdapter', 'MMPretrainTaskAdapter',
+    'flatten_features', 'unwrap'
+]

@@ -69,13 +69,16 @@ class BaseTaskAdapter:
         return mean, std, not swaps_to_rgb
 
     def to_unit_rgb(self, preprocessor: nn.Module, inputs: Tensor) -> Tensor:
-        """Model inputs (normalised, maybe BGR) -> RGB in [0, 1]."""
+        """Model inputs (normalised, maybe BGR) -> RGB images in [0, 1],
+        shaped (frames, 3, H, W) for the darkener."""
         mean, std, is_bgr = self._normalisation(preprocessor, inputs)
         img = (inputs * std + mean) / 255.0
         return img.flip(1) if is_bgr else img
 
-    def from_unit_rgb(self, preprocessor: nn.Module, img: Tensor) -> Tensor:
-        """RGB in [0, 1] -> inputs as the task model was trained to see."""
+    def from_unit_rgb(self, preprocessor: nn.Module, img: Tensor,
+                      like: Tensor) -> Tensor:
+        """Inverse of :meth:`to_unit_rgb`: back to the layout of ``like``
+        (the model inputs), as the task model was trained to see them."""
         mean, std, is_bgr = self._normalisation(preprocessor, img)
         img = img.flip(1) if is_bgr else img
         return (img * 255.0 - mean) / std
