@@ -20,7 +20,10 @@ import warnings
 
 # Deprecation chatter of the pinned stack, not actionable by a demo user.
 for pattern in ('pkg_resources', '``build_loss``', 'Default ``avg_non_ignore',
-                'You are using `torch.load`', 'Consider using tensor'):
+                'You are using `torch.load`', 'Consider using tensor',
+                'Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
+                # the task scheduler idles (begin=darken_iters) in stage 1
+                'Detected call of `scheduler.step()`'):
     warnings.filterwarnings('ignore', message=f'.*{pattern}')
 
 import mmsimmm  # noqa: F401,E402  (version checks + compatibility fixes)

@@ -98,8 +98,8 @@ test_cfg = dict(type='mmsimmm.MultiDatasetTestLoop')
 # day training: `pretrain_iters` give the F that SMM starts from; the
 # baseline continues `adapt_iters` more day-only iterations, so both final
 # models have seen the same number of task iterations.
-pretrain_iters = 600
-adapt_iters = 300
+pretrain_iters = 450
+adapt_iters = 250
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))

@@ -2,9 +2,9 @@
 # (load_from, set by tools/demo.py), then stage 1 (darkener) and stage 2
 # (adapt F with day + darkened views) on the same synthetic day data.
 _base_ = ['./synthetic_streets_baseline.py']
-load_from = 'work_dirs/demo/baseline/iter_600.pth'
-darken_iters = 200
-adapt_iters = 300
+load_from = 'work_dirs/demo/baseline/iter_450.pth'
+darken_iters = 150
+adapt_iters = 250
 model = dict(
     _delete_=True,
     type='mmsimmm.SimMinMax',
