@@ -1,20 +1,24 @@
 """Cost of Similarity Min-Max relative to plain training, measured in ONE run.
 
-    python benchmarks/cost.py                 # full run (a few minutes, CPU)
+    python benchmarks/cost.py                 # full run (~2-4 min, CPU)
     python benchmarks/cost.py --quick         # smoke run (small sizes, 1 rep)
     python benchmarks/cost.py --json out.json # also dump the numbers
 
-Rows (all ratios are computed within this run from interleaved repeats, so a
-machine shared with other jobs biases both sides alike; medians are reported):
+Rows. Every ratio is computed within this run from interleaved repeats: each
+round times all contenders back to back, the ratio of a round is taken from
+that round's two timings, and the median over rounds is reported with its
+range (a machine shared with other jobs then biases both sides alike).
 
 1. darkener D forward (no_grad, as in stage 2 and at test time) on one
    512x1024 image for scale factors 1, 2, 4: median time, and peak memory
-   measured in a fresh subprocess per setting (peak RSS during the forward
-   minus the RSS just before it, i.e. after imports, model and input).
+   measured in a fresh subprocess per setting (high-water RSS during the
+   forward minus the RSS just before it, i.e. after imports, model, input).
 2. stage-2 step (``SimMinMax.train_step``, phase 'adapt': D on B day images,
    F forward+backward on the 2B day+dark views, BYOL necks, EMA target
    forward on 2B, EMA update) / plain step of the same task model on the same
-   2B images (``task_model.train_step``: preprocessor + loss + backward + SGD).
+   2B images (``task_model.train_step``: preprocessor + loss + backward + SGD),
+   with the two largest extra costs timed alone: D on B images and the EMA
+   target (encoder + projector) on 2B, also in channels-last.
 3. stage-1 step (phase 'darken') / plain step of F on the B day images.
 4. test time: ``SimMinMax.test_step`` / ``task_model.test_step`` on the same
    batch (the adapted model is the task model: ~1.00).
@@ -52,7 +56,29 @@ def current_rss_kib() -> int:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') // 1024
 
 
+def reset_peak_rss() -> bool:
+    """Reset the kernel's RSS high-water mark of this process (Linux >= 4.0).
+
+    Needed because ``ru_maxrss`` of a freshly exec'd child starts at its
+    parent's RSS at fork time (Linux folds the pre-exec mm's high-water mark
+    into it), which would hide the child's own peak."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_kib() -> int:
+    """High-water RSS: VmHWM (resettable), else ``ru_maxrss``."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -63,7 +89,7 @@ def timed(fn) -> float:
 
 
 def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
-    """Median seconds of each callable, measured round-robin."""
+    """Seconds of each callable per round, measured round-robin."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -71,7 +97,18 @@ def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
     for _ in range(repeats):
         for name, fn in fns.items():
             times[name].append(timed(fn))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def median(times) -> float:
+    return statistics.median(times)
+
+
+def paired_ratio(times: dict, num: str, den: str) -> dict:
+    """Median and range over rounds of the per-round ratio num / den."""
+    per_round = [a / b for a, b in zip(times[num], times[den])]
+    return dict(median=median(per_round), low=min(per_round),
+                high=max(per_round))
 
 
 def seg_model_cfg(base_channels: int, size, num_classes: int = 19):
@@ -147,25 +184,38 @@ def with_dark_views(model, batch):
 
 
 # --------------------------------------------------------- 1. darkener D
-def darkener_memory_worker(scale_factor: int, h: int, w: int) -> None:
+def darkener_memory_worker(scale_factor: int, h: int, w: int,
+                           threads: int) -> None:
     """Runs in a fresh subprocess: one D forward; prints JSON."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS
     darkener = MODELS.build(
         dict(type='mmsimmm.CurveDarkener', scale_factor=scale_factor)).eval()
     img = torch.rand(1, 3, h, w)
+    reset = reset_peak_rss()
     before = current_rss_kib()
     with torch.no_grad():
         darkener(img, 0.1)
     peak = peak_rss_kib()
     print(json.dumps(dict(peak_delta_mib=max(0, peak - before) / 1024,
-                          rss_after_imports_mib=before / 1024)))
+                          rss_after_imports_mib=before / 1024,
+                          peak_reset=reset)))
 
 
 def measure_darkener(h, w, scale_factors, repeats):
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS
+    memory = {}
+    for s in scale_factors:  # first, while this process is still small
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
+             str(s), str(h), str(w), str(torch.get_num_threads())],
+            capture_output=True, text=True, cwd=REPO)
+        if out.returncode:
+            raise RuntimeError(f'darkener memory subprocess (scale_factor={s})'
+                               f' failed:\n{out.stderr[-2000:]}')
+        memory[s] = json.loads(out.stdout.strip().splitlines()[-1])
     img = torch.rand(1, 3, h, w)
     models = {
         s: MODELS.build(dict(type='mmsimmm.CurveDarkener',
@@ -180,15 +230,12 @@ def measure_darkener(h, w, scale_factors, repeats):
         return run
 
     times = interleaved({s: forward(s) for s in scale_factors}, repeats)
-    rows = {}
-    for s in scale_factors:
-        out = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
-             str(s), str(h), str(w)],
-            capture_output=True, text=True, check=True, cwd=REPO)
-        mem = json.loads(out.stdout.strip().splitlines()[-1])
-        rows[s] = dict(time_s=times[s], **mem)
-    return rows
+    return {
+        s: dict(time_s=median(times[s]), times_s=times[s],
+                ratio_to_sf1=paired_ratio(times, s, 1)['median']
+                if 1 in times else None, **memory[s])
+        for s in scale_factors
+    }
 
 
 # ------------------------------------------------------------- 2.-4. steps
@@ -217,6 +264,12 @@ def build_models(base_channels, size):
     return smm, smm_optim, plain, plain_optim
 
 
+def channels_last_on_cpu(x):
+    if x.device.type == 'cpu':
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 def measure_steps(base_channels, batch_size, h, w, repeats):
     from mmengine.logging import MessageHub
     smm, smm_optim, plain, plain_optim = build_models(base_channels, (h, w))
@@ -235,8 +288,28 @@ def measure_steps(base_channels, batch_size, h, w, repeats):
     def plain_step(data):
         return lambda: plain.train_step(copy.copy(data), plain_optim)
 
+    # the largest extra costs of stage 2, alone (no_grad forwards)
+    adapter = smm.task_adapter
+    inputs_2b = smm.data_preprocessor(copy.copy(batch_2b), True)['inputs']
+    day = adapter.to_unit_rgb(smm.data_preprocessor, inputs_2b[:batch_size])
+    exposure = smm.night_exposure(batch_size, (h, w))
+
+    def darken():
+        with torch.no_grad():
+            smm.darkener(day, exposure)
+
+    def target_forward(inputs):
+        def run():
+            with torch.no_grad():
+                target = smm.target.module
+                target['projector'](adapter.encode(target, inputs))
+        return run
+
     stage2 = interleaved(
-        dict(plain=plain_step(batch_2b), smm=smm_step('adapt')), repeats)
+        dict(plain=plain_step(batch_2b), smm=smm_step('adapt'),
+             darkener=darken, target=target_forward(inputs_2b),
+             target_cl=target_forward(channels_last_on_cpu(inputs_2b))),
+        repeats)
     stage1 = interleaved(
         dict(plain=plain_step(batch), smm=smm_step('darken')), repeats)
     smm.eval()
@@ -247,6 +320,10 @@ def measure_steps(base_channels, batch_size, h, w, repeats):
     return dict(stage2=stage2, stage1=stage1, test=test)
 
 
+def fmt_ratio(r: dict) -> str:
+    return f"{r['median']:5.2f}x [{r['low']:.2f}-{r['high']:.2f}]"
+
+
 # ------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -254,20 +331,25 @@ def main(argv=None):
                         help='smoke run: small sizes, 1 repeat')
     parser.add_argument('--json', metavar='OUT', help='dump numbers here')
     parser.add_argument('--repeats', type=int, default=None)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--_darkener-memory', nargs=3, type=int,
+    parser.add_argument(
+        '--threads', type=int, default=None,
+        help='torch threads (default: 2, the cores of the dev machine; 1 '
+        'with --quick, where oversubscription only slows the smoke run)')
+    parser.add_argument('--_darkener-memory', nargs=4, type=int,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._darkener_memory:
         darkener_memory_worker(*args._darkener_memory)
         return None
+    if args.threads is None:
+        args.threads = 1 if args.quick else 2
     torch.set_num_threads(args.threads)
     if args.quick:
         cfg = dict(d_size=(64, 128), base_channels=8, batch=2,
                    step_size=(32, 64), d_repeats=1, step_repeats=1)
     else:
         cfg = dict(d_size=(512, 1024), base_channels=64, batch=8,
-                   step_size=(128, 256), d_repeats=3, step_repeats=5)
+                   step_size=(128, 256), d_repeats=3, step_repeats=7)
     if args.repeats:
         cfg.update(d_repeats=args.repeats, step_repeats=args.repeats)
     import mmsimmm  # noqa: F401
@@ -275,59 +357,76 @@ def main(argv=None):
     default_sf = MODELS.build(dict(type='mmsimmm.CurveDarkener')).scale_factor
     scale_factors = sorted({1, 2, 4, default_sf})
     start = time.perf_counter()
+    load_before = os.getloadavg()[0]
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
           f"{'quick' if args.quick else 'full'} run; medians of interleaved "
-          'repeats', flush=True)
+          f'repeats; load average {load_before:.1f}', flush=True)
 
     h, w = cfg['d_size']
     print(f'\n[1] darkener D forward (no_grad) on 1x3x{h}x{w}, median of '
           f"{cfg['d_repeats']}; memory = peak RSS - RSS after imports "
           '(fresh subprocess each)', flush=True)
     darkener = measure_darkener(h, w, scale_factors, cfg['d_repeats'])
-    full = darkener[1]['time_s']
     for s, row in darkener.items():
         tag = ' (default)' if s == default_sf else ''
         tag += ' (paper)' if s == 1 else ''
         print(f'  D forward  scale_factor={s}: {row["time_s"]:7.3f} s  '
-              f'x{row["time_s"] / full:5.3f} of sf=1   peak '
+              f'x{row["ratio_to_sf1"]:5.3f} of sf=1   peak '
               f'+{row["peak_delta_mib"]:7.1f} MiB{tag}', flush=True)
 
     b, (sh, sw) = cfg['batch'], cfg['step_size']
     print(f"\n[2-4] steps: ResNetV1c-18 base_channels={cfg['base_channels']}"
           f' + FCN head, B={b}, {sh}x{sw}, D scale_factor={default_sf}, '
-          f"median of {cfg['step_repeats']}", flush=True)
+          f"{cfg['step_repeats']} rounds", flush=True)
     steps = measure_steps(cfg['base_channels'], b, sh, sw,
                           cfg['step_repeats'])
-    ratios = {k: v['smm'] / v['plain'] for k, v in steps.items()}
+    ratios = {k: paired_ratio(v, 'smm', 'plain') for k, v in steps.items()}
     s2, s1, te = steps['stage2'], steps['stage1'], steps['test']
-    print(f"  stage-2 SMM step / plain step on 2B:      {ratios['stage2']:5.2f}x"
-          f"  ({s2['smm']:.3f} s / {s2['plain']:.3f} s)")
-    print(f"  stage-1 SMM step / plain F step on B:     {ratios['stage1']:5.2f}x"
-          f"  ({s1['smm']:.3f} s / {s1['plain']:.3f} s)")
-    print(f"  test: SimMinMax / task model test_step:   {ratios['test']:5.2f}x"
-          f"  ({te['smm']:.3f} s / {te['plain']:.3f} s)")
+    for part in ('darkener', 'target', 'target_cl'):
+        ratios[f'stage2_{part}'] = paired_ratio(s2, part, 'plain')
+    print('  (ratio: median over rounds [range])')
+    print('  stage-2 SMM step / plain step on 2B:      '
+          f"{fmt_ratio(ratios['stage2'])}  ({median(s2['smm']):.3f} s / "
+          f"{median(s2['plain']):.3f} s)")
+    for part, label in (('darkener', f'D forward on B (sf={default_sf})'),
+                        ('target', 'EMA target fwd on 2B'),
+                        ('target_cl', 'EMA target fwd, channels-last')):
+        print(f'    of which {label:<30} '
+              f"{fmt_ratio(ratios['stage2_' + part])}  "
+              f'({median(s2[part]):.3f} s)')
+    print('  stage-1 SMM step / plain F step on B:     '
+          f"{fmt_ratio(ratios['stage1'])}  ({median(s1['smm']):.3f} s / "
+          f"{median(s1['plain']):.3f} s)")
+    print('  test: SimMinMax / task model test_step:   '
+          f"{fmt_ratio(ratios['test'])}  ({median(te['smm']):.3f} s / "
+          f"{median(te['plain']):.3f} s)")
 
     d_default = darkener[default_sf]['time_s']
     goals = dict(
         darkener=dict(value=d_default, goal=GOAL_DARKENER_S,
                       ok=d_default <= GOAL_DARKENER_S),
-        stage2=dict(value=ratios['stage2'], goal=GOAL_ADAPT_RATIO,
-                    ok=ratios['stage2'] <= GOAL_ADAPT_RATIO))
+        stage2=dict(value=ratios['stage2']['median'], goal=GOAL_ADAPT_RATIO,
+                    ok=ratios['stage2']['median'] <= GOAL_ADAPT_RATIO))
     print('\ngoals' + (' (quick run: sizes differ from the goals\')'
                        if args.quick else ''))
     print(f'  D forward at default scale_factor={default_sf} <= '
           f'{GOAL_DARKENER_S} s: {d_default:.3f} s  '
           f"{'PASS' if goals['darkener']['ok'] else 'FAIL'}")
     print(f'  stage-2 step <= {GOAL_ADAPT_RATIO}x plain step: '
-          f"{ratios['stage2']:.2f}x  {'PASS' if goals['stage2']['ok'] else 'FAIL'}")
+          f"{ratios['stage2']['median']:.2f}x  "
+          f"{'PASS' if goals['stage2']['ok'] else 'FAIL'}")
     elapsed = time.perf_counter() - start
-    print(f'\ntotal benchmark time {elapsed:.0f} s')
+    print(f'\ntotal benchmark time {elapsed:.0f} s; load average '
+          f'{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, '
+          f'{os.cpu_count()} CPUs (a load above {args.threads} means other '
+          'jobs competed with this run: trust the ratios, not the seconds)')
     result = dict(
         config=dict(cfg, quick=args.quick, threads=torch.get_num_threads(),
                     default_scale_factor=default_sf,
                     torch=torch.__version__),
         darkener={str(s): row for s, row in darkener.items()},
-        steps=steps, ratios=ratios, goals=goals, elapsed_s=elapsed)
+        steps=steps, ratios=ratios, goals=goals, elapsed_s=elapsed,
+        load_average=dict(before=load_before, after=os.getloadavg()[0]))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)

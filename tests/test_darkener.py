@@ -107,3 +107,23 @@ def test_output_follows_input_device_and_dtype():
     img = torch.rand(1, 3, 8, 8, dtype=torch.float64)
     assert darkener(img, 0.1).dtype == torch.float64
     assert darkener(img, 0.1).device == img.device
+
+
+def test_fused_curve_backward_matches_autograd_of_the_formula():
+    from mmsimmm.models.darkeners.curve_darkener import _apply_curve_autograd
+    torch.manual_seed(0)
+    shape = (2, 3, 4, 5)
+    img = torch.rand(shape, dtype=torch.float64, requires_grad=True)
+    alpha = (torch.rand(shape, dtype=torch.float64) * 2 - 1).requires_grad_()
+    beta = (0.95 + 0.05 * torch.rand(shape, dtype=torch.float64)
+            ).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda i, a, b: apply_curve(i, a, b, 8), (img, alpha, beta))
+    weights = torch.rand(shape, dtype=torch.float64)
+    fused = torch.autograd.grad((apply_curve(img, alpha, beta) * weights)
+                                .sum(), (img, alpha, beta))
+    plain = torch.autograd.grad(
+        (_apply_curve_autograd(img, alpha, beta, 8) * weights).sum(),
+        (img, alpha, beta))
+    for a, b in zip(fused, plain):
+        torch.testing.assert_close(a, b)

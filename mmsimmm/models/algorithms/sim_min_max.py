@@ -125,6 +125,9 @@ class SimMinMax(BaseModel):
         if self.projector is not None:
             self.target = ExponentialMovingAverage(
                 self._online_encoder(), momentum=ema_momentum)
+            # the target only runs forward (no_grad): channels-last convs
+            # are faster on CPU and CUDA and compute the same values
+            self.target.module.to(memory_format=torch.channels_last)
         # A plain task-model checkpoint (load_from of a day-trained model)
         # loads into task_model and re-syncs the EMA target.
         self._register_load_state_dict_pre_hook(self._adopt_task_checkpoint)
@@ -293,6 +296,8 @@ class SimMinMax(BaseModel):
         predictions = self.predictor(self.projector(online))
         with torch.no_grad():
             target = self.target.module
+            if both.dim() == 4:
+                both = both.contiguous(memory_format=torch.channels_last)
             targets = target['projector'](
                 self.task_adapter.encode(target, both))
         p_day, p_dark = BaseTaskAdapter.split_views(predictions)

@@ -16,21 +16,24 @@ def apply_curve(img: Tensor, alpha: Tensor, beta: Tensor,
     """Map ``img`` with the SMM curve: y = I*B, y <- y + A(y^2 - y) ``rounds``
     times, output y / B. ``alpha``/``beta`` broadcast against ``img``.
 
-    Without autograd (stage 2, inference) the rounds run in place on two
-    buffers: the same operations in the same order, so the result is
-    bit-identical, without allocating (and page-faulting) 4 full-resolution
-    temporaries per round.
+    The rounds run in place on preallocated buffers, with the same operations
+    in the same order as the formula above, so the output is bit-identical to
+    the naive out-of-place chain but allocates (and page-faults) 2 rather
+    than ~4 * ``rounds`` full-resolution tensors. With autograd (stage 1) a
+    fused backward replaces ~40 recorded ops and keeps ``rounds`` + 1 maps
+    instead of ~2 * ``rounds``; broadcast curves take the plain autograd path.
     """
+    if _needs_grad(img, alpha, beta):
+        if img.shape == alpha.shape == beta.shape and \
+                img.dtype == alpha.dtype == beta.dtype:
+            return _CurveFunction.apply(img, alpha, beta, rounds)
+        return _apply_curve_autograd(img, alpha, beta, rounds)
     y = img * beta
-    if _needs_grad(img, alpha, beta) or not _can_update(y, alpha, beta):
-        for _ in range(rounds):
-            y = y + alpha * (y * y - y)
-        return y / beta
+    if not _can_update(y, alpha, beta):
+        return _apply_curve_autograd(img, alpha, beta, rounds)
     tmp = torch.empty_like(y)
     for _ in range(rounds):
-        torch.mul(y, y, out=tmp)
-        tmp.sub_(y).mul_(alpha)
-        y.add_(tmp)
+        _round(y, alpha, tmp, out=y)
     return y.div_(beta)
 
 
@@ -45,6 +48,61 @@ def _can_update(y: Tensor, *others: Tensor) -> bool:
         t.dtype == y.dtype and t.device == y.device
         and torch.broadcast_shapes(t.shape, y.shape) == y.shape
         for t in others)
+
+
+def _apply_curve_autograd(img: Tensor, alpha: Tensor, beta: Tensor,
+                          rounds: int) -> Tensor:
+    y = img * beta
+    for _ in range(rounds):
+        y = y + alpha * (y * y - y)
+    return y / beta
+
+
+def _round(y: Tensor, alpha: Tensor, tmp: Tensor, out: Tensor) -> Tensor:
+    """out = y + alpha * (y * y - y), op by op as written; ``tmp`` scratch."""
+    torch.mul(y, y, out=tmp)
+    tmp.sub_(y).mul_(alpha)
+    return torch.add(y, tmp, out=out)
+
+
+class _CurveFunction(torch.autograd.Function):
+    """apply_curve with a hand-written backward (same-shape inputs).
+
+    y_0 = I*B, y_{k+1} = y_k + A(y_k^2 - y_k), out = y_R / B:
+    dL/dA = sum_k g_{k+1} (y_k^2 - y_k), g_k = g_{k+1} (1 + A(2 y_k - 1)),
+    g_R = dL/dout / B, dL/dI = g_0 B, dL/dB = g_0 I - dL/dout * out / B.
+    """
+
+    @staticmethod
+    def forward(ctx, img, alpha, beta, rounds):
+        ys = img.new_empty((rounds + 1, ) + tuple(img.shape))
+        torch.mul(img, beta, out=ys[0])
+        tmp = torch.empty_like(img)
+        for k in range(rounds):
+            _round(ys[k], alpha, tmp, out=ys[k + 1])
+        ctx.save_for_backward(img, alpha, beta, ys)
+        return ys[rounds] / beta
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        img, alpha, beta, ys = ctx.saved_tensors
+        need_img, need_alpha, need_beta = ctx.needs_input_grad[:3]
+        g = grad_out / beta
+        grad_alpha = torch.zeros_like(g) if need_alpha else None
+        tmp = torch.empty_like(g)
+        for k in reversed(range(ys.shape[0] - 1)):
+            y = ys[k]
+            if need_alpha:
+                torch.mul(y, y, out=tmp)
+                grad_alpha.add_(tmp.sub_(y).mul_(g))
+            torch.mul(y, 2, out=tmp)
+            g.mul_(tmp.sub_(1).mul_(alpha).add_(1))
+        grad_img = g * beta if need_img else None
+        grad_beta = None
+        if need_beta:
+            grad_beta = g.mul_(img).sub_(grad_out * ys[-1] / beta / beta)
+        return grad_img, grad_alpha, grad_beta, None
 
 
 def exposure_as_map(exposure: Union[float, Tensor], img: Tensor) -> Tensor:
@@ -71,6 +129,28 @@ class DepthwiseSeparableConv(nn.Sequential):
             nn.Conv2d(in_channels, in_channels, 3, padding=1,
                       groups=in_channels),
             nn.Conv2d(in_channels, out_channels, 1))
+
+    def forward_cat(self, a: Tensor, b: Tensor) -> Tensor:
+        """``self(torch.cat([a, b], 1))`` without the concatenation.
+
+        The depthwise conv is per channel and the pointwise conv is linear,
+        so each half goes through its own slice of the weights and the two
+        pointwise results are summed: the same function (up to the order of
+        float additions) without writing and re-reading a 2C-channel map,
+        ~25% of the darkener's body on CPU.
+        """
+        depthwise, pointwise = self[0], self[1]
+        c = a.shape[1]
+        conv = partial(F.conv2d, stride=depthwise.stride,
+                       padding=depthwise.padding, dilation=depthwise.dilation)
+        bias = depthwise.bias
+        da = conv(a, depthwise.weight[:c], None if bias is None else bias[:c],
+                  groups=c)
+        db = conv(b, depthwise.weight[c:], None if bias is None else bias[c:],
+                  groups=b.shape[1])
+        out = F.conv2d(da, pointwise.weight[:, :c], pointwise.bias)
+        # in place is autograd-safe: a conv's backward needs no output
+        return out.add_(F.conv2d(db, pointwise.weight[:, c:]))
 
 
 @MODELS.register_module()
@@ -136,9 +216,9 @@ class CurveDarkener(BaseModule):
         x2 = relu(self.conv2(x1))
         x3 = relu(self.conv3(x2))
         x4 = relu(self.conv4(x3))
-        x5 = relu(self.conv5(torch.cat([x3, x4], 1)))
-        x6 = relu(self.conv6(torch.cat([x2, x5], 1)))
-        return self.conv7(torch.cat([x1, x6], 1)).contiguous()
+        x5 = relu(self.conv5.forward_cat(x3, x4))
+        x6 = relu(self.conv6.forward_cat(x2, x5))
+        return self.conv7.forward_cat(x1, x6).contiguous()
 
     def curve_params(self, img: Tensor,
                      exposure: Union[float, Tensor]) -> Tuple[Tensor, Tensor]:
