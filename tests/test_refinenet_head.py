@@ -14,8 +14,6 @@ from mmsimmm.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 R101_CFG = osp.join(REPO, 'configs', '_base_', 'models', 'refinenet_r101.py')
-MEAN = [123.675, 116.28, 103.53]
-STD = [58.395, 57.12, 57.375]
 
 
 def head_cfg(**kwargs):
@@ -164,50 +162,30 @@ def test_loss_and_predict_with_seg_data_samples():
 
 
 def tiny_encoder_decoder_cfg(base_channels=8):
-    norm_cfg = dict(type='BN', requires_grad=True)
+    """The tests' tiny segmentor with this head and an FCN auxiliary head."""
+    from conftest import tiny_seg_model_cfg
+    cfg = tiny_seg_model_cfg(base_channels=base_channels, size=(64, 128))
+    norm_cfg = cfg.backbone.norm_cfg
     chans = [base_channels * 2**i for i in range(4)]
-    return dict(
-        _scope_='mmseg',
-        type='EncoderDecoder',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor',
-            mean=MEAN,
-            std=STD,
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size_divisor=32),
-        backbone=dict(
-            type='ResNetV1c',
-            depth=18,
-            base_channels=base_channels,
-            stem_channels=base_channels,
-            num_stages=4,
-            out_indices=(0, 1, 2, 3),
-            strides=(1, 2, 2, 2),
-            dilations=(1, 1, 1, 1),
-            norm_cfg=norm_cfg,
-            contract_dilation=True),
-        decode_head=head_cfg(
-            in_channels=chans,
-            path_channels=(16, 16, 16, 32),
-            channels=16,
-            norm_cfg=norm_cfg),
-        auxiliary_head=dict(
-            type='FCNHead',
-            in_channels=chans[2],
-            in_index=2,
-            channels=8,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0.1,
-            num_classes=19,
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
+    cfg.decode_head = head_cfg(
+        in_channels=chans,
+        path_channels=(16, 16, 16, 32),
+        channels=16,
+        norm_cfg=norm_cfg)
+    cfg.auxiliary_head = dict(
+        type='FCNHead',
+        in_channels=chans[2],
+        in_index=2,
+        channels=8,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
+    return cfg
 
 
 def test_tiny_encoder_decoder_loss_and_predict():
