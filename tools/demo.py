@@ -86,6 +86,40 @@ def make_runner(config, work_dir, data_root, seed, name, **overrides):
     return cfg, runner
 
 
+def train_baseline(work_dir, data_root, seed, pretrain, total):
+    """Day-only training for `total` iterations; F for SMM is the checkpoint
+    at `pretrain`."""
+    _, runner = make_runner(
+        'synthetic_streets_baseline.py', work_dir, data_root, seed,
+        'baseline',
+        train_cfg=dict(max_iters=total),
+        param_scheduler=[
+            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=total,
+                 by_epoch=False)
+        ],
+        default_hooks=dict(checkpoint=dict(interval=pretrain)))
+    runner.train()
+    return runner
+
+
+def train_smm(work_dir, data_root, seed, load_from, darken, adapt,
+              **overrides):
+    """Stage 1 (`darken` iterations) then stage 2 (`adapt`) from the day
+    checkpoint `load_from`; `overrides` are merged into the config."""
+    _, runner = make_runner(
+        'synthetic_streets_simmm.py', work_dir, data_root, seed, 'simmm',
+        load_from=load_from,
+        train_cfg=dict(darken_iters=darken, adapt_iters=adapt),
+        param_scheduler=dict(task=[
+            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=darken,
+                 end=darken + adapt, by_epoch=False)
+        ]),
+        default_hooks=dict(checkpoint=dict(interval=darken + adapt)),
+        **overrides)
+    runner.train()
+    return runner
+
+
 def colourise(label, palette):
     out = np.zeros(label.shape + (3, ), np.uint8)
     for index, colour in enumerate(palette):
@@ -171,30 +205,13 @@ def main():
     print(f'[2/4] day-only baseline: {total} iterations (F for SMM saved at '
           f'{pretrain})', flush=True)
     baseline_dir = osp.join(work_dir, 'baseline')
-    _, baseline = make_runner(
-        'synthetic_streets_baseline.py', baseline_dir, data_root, args.seed,
-        'baseline',
-        train_cfg=dict(max_iters=total),
-        param_scheduler=[
-            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=total,
-                 by_epoch=False)
-        ],
-        default_hooks=dict(checkpoint=dict(interval=pretrain)))
-    baseline.train()
-
+    baseline = train_baseline(baseline_dir, data_root, args.seed, pretrain,
+                              total)
     print(f'[3/4] SMM: {darken} darkener + {adapt} adaptation iterations '
           f'from the baseline at iteration {pretrain}', flush=True)
-    _, smm = make_runner(
-        'synthetic_streets_simmm.py', osp.join(work_dir, 'simmm'), data_root,
-        args.seed, 'simmm',
-        load_from=osp.join(baseline_dir, f'iter_{pretrain}.pth'),
-        train_cfg=dict(darken_iters=darken, adapt_iters=adapt),
-        param_scheduler=dict(task=[
-            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=darken,
-                 end=darken + adapt, by_epoch=False)
-        ]),
-        default_hooks=dict(checkpoint=dict(interval=darken + adapt)))
-    smm.train()
+    smm = train_smm(osp.join(work_dir, 'simmm'), data_root, args.seed,
+                    osp.join(baseline_dir, f'iter_{pretrain}.pth'), darken,
+                    adapt)
 
     print('[4/4] evaluating on day and night validation scenes', flush=True)
     results = {
