@@ -3,6 +3,7 @@
     python benchmarks/cost.py                 # full run (~2-4 min, CPU)
     python benchmarks/cost.py --quick         # smoke run (small sizes, 1 rep)
     python benchmarks/cost.py --json out.json # also dump the numbers
+    python benchmarks/cost.py --device cuda --amp --batch 8 --step-size 512 1024
 
 Rows. Every ratio is computed within this run from interleaved repeats: each
 round times all contenders back to back, the ratio of a round is taken from
@@ -82,9 +83,19 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+DEVICE = torch.device('cpu')
+
+
+def synchronize() -> None:
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize(DEVICE)
+
+
 def timed(fn) -> float:
+    synchronize()
     start = time.perf_counter()
     fn()
+    synchronize()
     return time.perf_counter() - start
 
 
@@ -137,7 +148,7 @@ def seg_model_cfg(base_channels: int, size, num_classes: int = 19):
         test_cfg=dict(mode='whole'))
 
 
-def smm_cfg(base_channels: int, size):
+def seg_smm_cfg(base_channels: int, size):
     return dict(
         type='mmsimmm.SimMinMax',
         task_model=seg_model_cfg(base_channels, size),
@@ -150,6 +161,44 @@ def smm_cfg(base_channels: int, size):
         night_exposure=dict(type='mmsimmm.NightExposureSampler',
                             patch_size=64),
         seed=0)
+
+
+def cls_smm_cfg(base_channels: int, size, num_classes: int = 10):
+    """mmpretrain ResNet-18 classifier (CODaN's model) with the pooled BYOL
+    neck: the setting the speed issue measured the reference in."""
+    from mmengine.config import ConfigDict
+    width = base_channels * 8
+    return dict(
+        type='mmsimmm.SimMinMax',
+        task_model=ConfigDict(
+            _scope_='mmpretrain',
+            type='ImageClassifier',
+            data_preprocessor=dict(
+                type='ClsDataPreprocessor', mean=MEAN, std=STD, to_rgb=True,
+                num_classes=num_classes),
+            backbone=dict(type='ResNet', depth=18,
+                          base_channels=base_channels, out_indices=(3, )),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=num_classes,
+                      in_channels=width)),
+        darkener=dict(type='mmsimmm.CurveDarkener'),
+        task_adapter=dict(type='MMPretrainTaskAdapter'),
+        projector=dict(type='mmsimmm.BYOLProjector', in_channels=width),
+        predictor=dict(type='mmsimmm.BYOLPredictor'),
+        night_exposure=dict(type='mmsimmm.NightExposureSampler',
+                            patch_size=max(1, size[0] // 16)),
+        byol_loss=dict(type='mmsimmm.BYOLLoss', loss_weight=0.05),
+        seed=0)
+
+
+def cls_batch(n, h, w, num_classes=10, seed=0):
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(seed)
+    return dict(
+        inputs=[torch.randint(0, 256, (3, h, w), generator=gen,
+                              dtype=torch.uint8) for _ in range(n)],
+        data_samples=[DataSample().set_gt_label(i % num_classes)
+                      for i in range(n)])
 
 
 def seg_batch(n, h, w, num_classes=19, seed=0):
@@ -169,6 +218,15 @@ def seg_batch(n, h, w, num_classes=19, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
+TASKS = dict(
+    seg=dict(name='segmentation', smm_cfg=seg_smm_cfg, batch=seg_batch,
+             model='mmseg ResNetV1c-18 + light FCN head, dense BYOL necks on '
+             'the 4 stages (worst case: the head is cheap, the necks are not)'),
+    cls=dict(name='classification', smm_cfg=cls_smm_cfg, batch=cls_batch,
+             model='mmpretrain ResNet-18 + linear head, pooled BYOL neck '
+             '(CODaN; the setting of the reference measurement)'))
+
+
 def with_dark_views(model, batch):
     """The B day images + their darkened views (as uint8 BGR images, like a
     dataset would give them): the 2B batch of the plain step."""
@@ -177,7 +235,8 @@ def with_dark_views(model, batch):
         data = model.data_preprocessor(copy.copy(batch), False)
         day = adapter.to_unit_rgb(model.data_preprocessor, data['inputs'])
         dark = model.darkener(day, 0.1)
-    dark_bgr = (dark.flip(1) * 255).round().clamp(0, 255).to(torch.uint8)
+    dark_bgr = (dark.flip(1) * 255).round().clamp(0, 255).to(
+        torch.uint8).cpu()
     return dict(
         inputs=list(batch['inputs']) + list(dark_bgr.unbind(0)),
         data_samples=list(batch['data_samples']) * 2)
@@ -203,11 +262,25 @@ def darkener_memory_worker(scale_factor: int, h: int, w: int,
                           peak_reset=reset)))
 
 
+def cuda_darkener_memory(darkener, img) -> dict:
+    """Peak CUDA memory of one D forward above what was allocated before."""
+    torch.cuda.synchronize(DEVICE)
+    torch.cuda.reset_peak_memory_stats(DEVICE)
+    before = torch.cuda.memory_allocated(DEVICE)
+    with torch.no_grad():
+        darkener(img, 0.1)
+    torch.cuda.synchronize(DEVICE)
+    peak = torch.cuda.max_memory_allocated(DEVICE)
+    return dict(peak_delta_mib=(peak - before) / 2**20)
+
+
 def measure_darkener(h, w, scale_factors, repeats):
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS
     memory = {}
     for s in scale_factors:  # first, while this process is still small
+        if DEVICE.type != 'cpu':
+            continue
         out = subprocess.run(
             [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
              str(s), str(h), str(w), str(torch.get_num_threads())],
@@ -216,12 +289,15 @@ def measure_darkener(h, w, scale_factors, repeats):
             raise RuntimeError(f'darkener memory subprocess (scale_factor={s})'
                                f' failed:\n{out.stderr[-2000:]}')
         memory[s] = json.loads(out.stdout.strip().splitlines()[-1])
-    img = torch.rand(1, 3, h, w)
+    img = torch.rand(1, 3, h, w, device=DEVICE)
     models = {
         s: MODELS.build(dict(type='mmsimmm.CurveDarkener',
-                             scale_factor=s)).eval()
+                             scale_factor=s)).eval().to(DEVICE)
         for s in scale_factors
     }
+    if DEVICE.type == 'cuda':
+        memory = {s: cuda_darkener_memory(models[s], img)
+                  for s in scale_factors}
 
     def forward(s):
         def run():
@@ -239,42 +315,43 @@ def measure_darkener(h, w, scale_factors, repeats):
 
 
 # ------------------------------------------------------------- 2.-4. steps
-def build_models(base_channels, size):
+def build_models(task, base_channels, size, amp_dtype=None):
     from mmengine.logging import MMLogger
-    from mmengine.optim import OptimWrapper
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     # keep init_weights' per-parameter report out of the table
     MMLogger.get_instance('mmsimmm-cost-benchmark', log_level='WARNING')
     torch.manual_seed(0)
-    smm = MODELS.build(smm_cfg(base_channels, size))
+    smm = MODELS.build(TASKS[task]['smm_cfg'](base_channels, size))
     smm.init_weights()
-    smm.train()
+    smm.to(DEVICE).train()
+    wrapper = dict(type='AmpOptimWrapper', dtype=amp_dtype) if amp_dtype \
+        else dict(type='OptimWrapper')
     smm_optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(type='mmsimmm.SimMinMaxOptimWrapperConstructor',
              optim_wrapper_cfg=dict(
-                 darkener=dict(optimizer=dict(type='Adam', lr=1e-4),
+                 darkener=dict(wrapper, optimizer=dict(type='Adam', lr=1e-4),
                                clip_grad=dict(max_norm=0.1)),
-                 task=dict(optimizer=dict(type='SGD', lr=1e-3,
-                                          momentum=0.9)))))(smm)
+                 task=dict(wrapper, optimizer=dict(type='SGD', lr=1e-3,
+                                                   momentum=0.9)))))(smm)
     plain = copy.deepcopy(smm.task_model)
     plain.train()
-    plain_optim = OptimWrapper(
-        torch.optim.SGD(plain.parameters(), lr=1e-3, momentum=0.9))
+    plain_optimizer = torch.optim.SGD(plain.parameters(), lr=1e-3,
+                                      momentum=0.9)
+    plain_optim = AmpOptimWrapper(dtype=amp_dtype,
+                                  optimizer=plain_optimizer) if amp_dtype \
+        else OptimWrapper(plain_optimizer)
     return smm, smm_optim, plain, plain_optim
 
 
-def channels_last_on_cpu(x):
-    if x.device.type == 'cpu':
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
-
-
-def measure_steps(base_channels, batch_size, h, w, repeats):
+def measure_steps(task, base_channels, batch_size, h, w, repeats,
+                  amp_dtype=None):
     from mmengine.logging import MessageHub
-    smm, smm_optim, plain, plain_optim = build_models(base_channels, (h, w))
+    smm, smm_optim, plain, plain_optim = build_models(
+        task, base_channels, (h, w), amp_dtype)
     hub = MessageHub.get_instance('mmsimmm-cost-benchmark')
-    batch = seg_batch(batch_size, h, w)
+    batch = TASKS[task]['batch'](batch_size, h, w)
     batch_2b = with_dark_views(smm, batch)
     counter = iter(range(10**9))
 
@@ -292,23 +369,32 @@ def measure_steps(base_channels, batch_size, h, w, repeats):
     adapter = smm.task_adapter
     inputs_2b = smm.data_preprocessor(copy.copy(batch_2b), True)['inputs']
     day = adapter.to_unit_rgb(smm.data_preprocessor, inputs_2b[:batch_size])
-    exposure = smm.night_exposure(batch_size, (h, w))
+    exposure = smm.night_exposure(batch_size, (h, w), DEVICE)
 
     def darken():
         with torch.no_grad():
             smm.darkener(day, exposure)
 
-    def target_forward(inputs):
+    # SMM keeps its EMA target channels-last; the contiguous copy shows
+    # what that saves on this device
+    target_nchw = copy.deepcopy(smm.target.module).to(
+        memory_format=torch.contiguous_format)
+
+    def target_forward(target, inputs):
         def run():
-            with torch.no_grad():
-                target = smm.target.module
+            with torch.no_grad(), torch.autocast(
+                    DEVICE.type, dtype=amp_dtype or torch.bfloat16,
+                    enabled=amp_dtype is not None):
                 target['projector'](adapter.encode(target, inputs))
         return run
 
     stage2 = interleaved(
         dict(plain=plain_step(batch_2b), smm=smm_step('adapt'),
-             darkener=darken, target=target_forward(inputs_2b),
-             target_cl=target_forward(channels_last_on_cpu(inputs_2b))),
+             darkener=darken,
+             target=target_forward(
+                 smm.target.module,
+                 inputs_2b.contiguous(memory_format=torch.channels_last)),
+             target_nchw=target_forward(target_nchw, inputs_2b)),
         repeats)
     stage1 = interleaved(
         dict(plain=plain_step(batch), smm=smm_step('darken')), repeats)
@@ -325,7 +411,32 @@ def fmt_ratio(r: dict) -> str:
 
 
 # ------------------------------------------------------------------- main
+def print_steps(task, steps, default_sf) -> dict:
+    ratios = {k: paired_ratio(v, 'smm', 'plain') for k, v in steps.items()}
+    s2, s1, te = steps['stage2'], steps['stage1'], steps['test']
+    for part in ('darkener', 'target', 'target_nchw'):
+        ratios[f'stage2_{part}'] = paired_ratio(s2, part, 'plain')
+    print('  (ratio: median over rounds [range])')
+    print('  stage-2 SMM step / plain step on 2B:      '
+          f"{fmt_ratio(ratios['stage2'])}  ({median(s2['smm']):.3f} s / "
+          f"{median(s2['plain']):.3f} s)")
+    for part, label in (('darkener', f'D forward on B (sf={default_sf})'),
+                        ('target', 'EMA target fwd on 2B'),
+                        ('target_nchw', '(same, not channels-last)')):
+        print(f'    of which {label:<30} '
+              f"{fmt_ratio(ratios['stage2_' + part])}  "
+              f'({median(s2[part]):.3f} s)')
+    print('  stage-1 SMM step / plain F step on B:     '
+          f"{fmt_ratio(ratios['stage1'])}  ({median(s1['smm']):.3f} s / "
+          f"{median(s1['plain']):.3f} s)")
+    print('  test: SimMinMax / task model test_step:   '
+          f"{fmt_ratio(ratios['test'])}  ({median(te['smm']):.3f} s / "
+          f"{median(te['plain']):.3f} s)", flush=True)
+    return ratios
+
+
 def main(argv=None):
+    global DEVICE
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: small sizes, 1 repeat')
@@ -335,37 +446,61 @@ def main(argv=None):
         '--threads', type=int, default=None,
         help='torch threads (default: 2, the cores of the dev machine; 1 '
         'with --quick, where oversubscription only slows the smoke run)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    parser.add_argument(
+        '--amp', choices=('float16', 'bfloat16'), nargs='?', const='float16',
+        help='steps under AmpOptimWrapper of this dtype (default float16)')
+    parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS),
+                        default=['seg', 'cls'])
+    parser.add_argument('--batch', type=int, default=None, help='B')
+    parser.add_argument('--step-size', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'), help='image size of the steps')
     parser.add_argument('--_darkener-memory', nargs=4, type=int,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._darkener_memory:
         darkener_memory_worker(*args._darkener_memory)
         return None
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: CUDA is not available here')
     if args.threads is None:
         args.threads = 1 if args.quick else 2
     torch.set_num_threads(args.threads)
     if args.quick:
         cfg = dict(d_size=(64, 128), base_channels=8, batch=2,
-                   step_size=(32, 64), d_repeats=1, step_repeats=1)
+                   step_size=dict(seg=(32, 64), cls=(32, 32)), d_repeats=1,
+                   step_repeats=1)
     else:
         cfg = dict(d_size=(512, 1024), base_channels=64, batch=8,
-                   step_size=(128, 256), d_repeats=3, step_repeats=7)
+                   step_size=dict(seg=(128, 256), cls=(224, 224)),
+                   d_repeats=3, step_repeats=7)
     if args.repeats:
         cfg.update(d_repeats=args.repeats, step_repeats=args.repeats)
+    if args.batch:
+        cfg['batch'] = args.batch
+    if args.step_size:
+        cfg['step_size'] = {task: tuple(args.step_size) for task in TASKS}
+    amp_dtype = getattr(torch, args.amp) if args.amp else None
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS
     default_sf = MODELS.build(dict(type='mmsimmm.CurveDarkener')).scale_factor
     scale_factors = sorted({1, 2, 4, default_sf})
     start = time.perf_counter()
     load_before = os.getloadavg()[0]
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f"{'quick' if args.quick else 'full'} run; medians of interleaved "
-          f'repeats; load average {load_before:.1f}', flush=True)
+    where = (torch.cuda.get_device_name(DEVICE) if DEVICE.type == 'cuda'
+             else f'{torch.get_num_threads()} CPU threads')
+    print(f'torch {torch.__version__}, {where}, '
+          f"{'quick' if args.quick else 'full'} run, "
+          f"{'AMP ' + args.amp if args.amp else 'fp32'} steps; medians of "
+          f'interleaved repeats; load average {load_before:.1f}', flush=True)
 
     h, w = cfg['d_size']
-    print(f'\n[1] darkener D forward (no_grad) on 1x3x{h}x{w}, median of '
-          f"{cfg['d_repeats']}; memory = peak RSS - RSS after imports "
-          '(fresh subprocess each)', flush=True)
+    memory_note = ('peak CUDA memory allocated above the input' if
+                   DEVICE.type == 'cuda' else 'peak RSS - RSS after imports '
+                   '(fresh subprocess each)')
+    print(f'\n[1] darkener D forward (no_grad, fp32) on 1x3x{h}x{w}, median '
+          f"of {cfg['d_repeats']}; memory = {memory_note}", flush=True)
     darkener = measure_darkener(h, w, scale_factors, cfg['d_repeats'])
     for s, row in darkener.items():
         tag = ' (default)' if s == default_sf else ''
@@ -374,47 +509,36 @@ def main(argv=None):
               f'x{row["ratio_to_sf1"]:5.3f} of sf=1   peak '
               f'+{row["peak_delta_mib"]:7.1f} MiB{tag}', flush=True)
 
-    b, (sh, sw) = cfg['batch'], cfg['step_size']
-    print(f"\n[2-4] steps: ResNetV1c-18 base_channels={cfg['base_channels']}"
-          f' + FCN head, B={b}, {sh}x{sw}, D scale_factor={default_sf}, '
-          f"{cfg['step_repeats']} rounds", flush=True)
-    steps = measure_steps(cfg['base_channels'], b, sh, sw,
-                          cfg['step_repeats'])
-    ratios = {k: paired_ratio(v, 'smm', 'plain') for k, v in steps.items()}
-    s2, s1, te = steps['stage2'], steps['stage1'], steps['test']
-    for part in ('darkener', 'target', 'target_cl'):
-        ratios[f'stage2_{part}'] = paired_ratio(s2, part, 'plain')
-    print('  (ratio: median over rounds [range])')
-    print('  stage-2 SMM step / plain step on 2B:      '
-          f"{fmt_ratio(ratios['stage2'])}  ({median(s2['smm']):.3f} s / "
-          f"{median(s2['plain']):.3f} s)")
-    for part, label in (('darkener', f'D forward on B (sf={default_sf})'),
-                        ('target', 'EMA target fwd on 2B'),
-                        ('target_cl', 'EMA target fwd, channels-last')):
-        print(f'    of which {label:<30} '
-              f"{fmt_ratio(ratios['stage2_' + part])}  "
-              f'({median(s2[part]):.3f} s)')
-    print('  stage-1 SMM step / plain F step on B:     '
-          f"{fmt_ratio(ratios['stage1'])}  ({median(s1['smm']):.3f} s / "
-          f"{median(s1['plain']):.3f} s)")
-    print('  test: SimMinMax / task model test_step:   '
-          f"{fmt_ratio(ratios['test'])}  ({median(te['smm']):.3f} s / "
-          f"{median(te['plain']):.3f} s)")
+    b = cfg['batch']
+    steps, ratios = {}, {}
+    for index, task in enumerate(args.tasks, start=2):
+        sh, sw = cfg['step_size'][task]
+        print(f"\n[{index}] {TASKS[task]['name']} steps: "
+              f"{TASKS[task]['model']}; base_channels={cfg['base_channels']}"
+              f', B={b}, {sh}x{sw}, D scale_factor={default_sf}, '
+              f"{cfg['step_repeats']} rounds", flush=True)
+        steps[task] = measure_steps(task, cfg['base_channels'], b, sh, sw,
+                                    cfg['step_repeats'], amp_dtype)
+        ratios[task] = print_steps(task, steps[task], default_sf)
 
     d_default = darkener[default_sf]['time_s']
-    goals = dict(
-        darkener=dict(value=d_default, goal=GOAL_DARKENER_S,
-                      ok=d_default <= GOAL_DARKENER_S),
-        stage2=dict(value=ratios['stage2']['median'], goal=GOAL_ADAPT_RATIO,
-                    ok=ratios['stage2']['median'] <= GOAL_ADAPT_RATIO))
-    print('\ngoals' + (' (quick run: sizes differ from the goals\')'
-                       if args.quick else ''))
+    goals = dict(darkener=dict(value=d_default, goal=GOAL_DARKENER_S,
+                               ok=d_default <= GOAL_DARKENER_S))
+    for task in args.tasks:
+        value = ratios[task]['stage2']['median']
+        goals[f'stage2_{task}'] = dict(value=value, goal=GOAL_ADAPT_RATIO,
+                                       ok=value <= GOAL_ADAPT_RATIO)
+    print('\ngoals (set for 2 CPU cores' +
+          (', full sizes' if not args.quick else '; quick run: other sizes') +
+          ')')
     print(f'  D forward at default scale_factor={default_sf} <= '
           f'{GOAL_DARKENER_S} s: {d_default:.3f} s  '
           f"{'PASS' if goals['darkener']['ok'] else 'FAIL'}")
-    print(f'  stage-2 step <= {GOAL_ADAPT_RATIO}x plain step: '
-          f"{ratios['stage2']['median']:.2f}x  "
-          f"{'PASS' if goals['stage2']['ok'] else 'FAIL'}")
+    for task in args.tasks:
+        goal = goals[f'stage2_{task}']
+        print(f"  {TASKS[task]['name']} stage-2 step <= {GOAL_ADAPT_RATIO}x "
+              f"plain step: {goal['value']:.2f}x  "
+              f"{'PASS' if goal['ok'] else 'FAIL'}")
     elapsed = time.perf_counter() - start
     print(f'\ntotal benchmark time {elapsed:.0f} s; load average '
           f'{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, '
@@ -422,6 +546,7 @@ def main(argv=None):
           'jobs competed with this run: trust the ratios, not the seconds)')
     result = dict(
         config=dict(cfg, quick=args.quick, threads=torch.get_num_threads(),
+                    device=str(DEVICE), amp=args.amp,
                     default_scale_factor=default_sf,
                     torch=torch.__version__),
         darkener={str(s): row for s, row in darkener.items()},

@@ -13,11 +13,12 @@ ROWS = [
     'stage-2 SMM step / plain step on 2B:',
     'of which D forward on B',
     'of which EMA target fwd on 2B',
-    'of which EMA target fwd, channels-last',
+    '(same, not channels-last)',
     'stage-1 SMM step / plain F step on B:',
     'test: SimMinMax / task model test_step:',
     'D forward at default scale_factor=',
-    'stage-2 step <= 1.4x plain step:',
+    'segmentation stage-2 step <= 1.4x plain step:',
+    'classification stage-2 step <= 1.4x plain step:',
 ]
 
 
@@ -32,15 +33,18 @@ def test_cost_benchmark_quick_run_prints_every_row(tmp_path):
         assert row in proc.stdout, f'missing row {row!r}:\n{proc.stdout}'
     goal_lines = [line for line in proc.stdout.splitlines()
                   if line.strip().startswith(('D forward at default',
-                                              'stage-2 step <='))]
-    assert len(goal_lines) == 2
+                                              'segmentation stage-2',
+                                              'classification stage-2'))]
+    assert len(goal_lines) == 3
     assert all(line.rstrip().endswith(('PASS', 'FAIL'))
                for line in goal_lines)
     result = json.loads(out.read_text())
     assert set(result['darkener']) >= {'1', '2', '4'}
     for row in result['darkener'].values():
         assert row['time_s'] > 0 and row['peak_delta_mib'] >= 0
-    assert set(result['ratios']) >= {'stage2', 'stage1', 'test'}
-    assert all(0 < r['low'] <= r['median'] <= r['high']
-               for r in result['ratios'].values())
-    assert set(result['goals']) == {'darkener', 'stage2'}
+    assert set(result['ratios']) == {'seg', 'cls'}
+    for ratios in result['ratios'].values():
+        assert set(ratios) >= {'stage2', 'stage1', 'test'}
+        assert all(0 < r['low'] <= r['median'] <= r['high']
+                   for r in ratios.values())
+    assert set(result['goals']) == {'darkener', 'stage2_seg', 'stage2_cls'}

@@ -1,4 +1,11 @@
-"""Fail early, in one line, when the installed stack is not one mmsimmm supports."""
+"""Fail early, in one line, when the installed stack is not one mmsimmm supports.
+
+``MMSIMMM_SKIP_VERSION_CHECK=1`` turns the error into a warning, for
+running on a stack outside the pins (e.g. a GPU image with its own torch and
+numpy); such a stack is not supported.
+"""
+import os
+import warnings
 from importlib import metadata
 
 from packaging.version import Version
@@ -34,7 +41,20 @@ def _check(package, bounds, required):
             f'{found}; {SETUP_HINT}')
 
 
+SKIP_ENV = 'MMSIMMM_SKIP_VERSION_CHECK'
+
+
 def check_versions():
+    if os.environ.get(SKIP_ENV, '0') not in ('', '0'):
+        try:
+            _check_all()
+        except ImportError as error:
+            warnings.warn(f'{error} (ignored: {SKIP_ENV} is set)')
+        return
+    _check_all()
+
+
+def _check_all():
     for package, bounds in SUPPORTED.items():
         _check(package, bounds, required=True)
     for package, bounds in OPTIONAL.items():

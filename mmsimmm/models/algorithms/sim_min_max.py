@@ -294,12 +294,16 @@ class SimMinMax(BaseModel):
     def _byol_losses(self, online: List[Tensor],
                      both: Tensor) -> Dict[str, Tensor]:
         predictions = self.predictor(self.projector(online))
-        with torch.no_grad():
+        # inference mode skips autograd bookkeeping (a few % of the target
+        # forward); the small (2B, 128) outputs are cloned back into normal
+        # tensors because the loss saves them for the backward of p
+        with torch.inference_mode():
             target = self.target.module
             if both.dim() == 4:
                 both = both.contiguous(memory_format=torch.channels_last)
             targets = target['projector'](
                 self.task_adapter.encode(target, both))
+        targets = [z.clone() for z in targets]
         p_day, p_dark = BaseTaskAdapter.split_views(predictions)
         z_day, z_dark = BaseTaskAdapter.split_views(targets)
         per_branch = [
