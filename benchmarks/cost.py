@@ -1,33 +1,38 @@
 """Cost of Similarity Min-Max relative to plain training, measured in ONE run.
 
-    python benchmarks/cost.py                 # full run (~2-4 min, CPU)
+    python benchmarks/cost.py                 # full run (~4 min, 2 CPU cores)
     python benchmarks/cost.py --quick         # smoke run (small sizes, 1 rep)
     python benchmarks/cost.py --json out.json # also dump the numbers
-    python benchmarks/cost.py --device cuda --amp --batch 8 --step-size 512 1024
+    python benchmarks/cost.py --demo-seeds 0 1  # + demo accuracy (~40 min)
+    python benchmarks/cost.py --device cuda --amp bfloat16 --step-size 512 1024
 
-Rows. Every ratio is computed within this run from interleaved repeats: each
-round times all contenders back to back, the ratio of a round is taken from
-that round's two timings, and the median over rounds is reported with its
-range (a machine shared with other jobs then biases both sides alike).
+Every ratio is computed within this run from interleaved repeats: each round
+times all contenders back to back, the ratio of a round is taken from that
+round's two timings, and the median over rounds is reported with its range
+(a machine shared with other jobs then biases both sides alike).
 
-1. darkener D forward (no_grad, as in stage 2 and at test time) on one
-   512x1024 image for scale factors 1, 2, 4: median time, and peak memory
-   measured in a fresh subprocess per setting (high-water RSS during the
-   forward minus the RSS just before it, i.e. after imports, model, input).
-2. stage-2 step (``SimMinMax.train_step``, phase 'adapt': D on B day images,
-   F forward+backward on the 2B day+dark views, BYOL necks, EMA target
-   forward on 2B, EMA update) / plain step of the same task model on the same
-   2B images (``task_model.train_step``: preprocessor + loss + backward + SGD),
-   with the two largest extra costs timed alone: D on B images and the EMA
-   target (encoder + projector) on 2B, also in channels-last.
-3. stage-1 step (phase 'darken') / plain step of F on the B day images.
-4. test time: ``SimMinMax.test_step`` / ``task_model.test_step`` on the same
-   batch (the adapted model is the task model: ~1.00).
-
-The task model is an mmseg EncoderDecoder with a ResNetV1c-18 of real width
-(base_channels=64) and a light FCN head; the SMM model uses the default
-``CurveDarkener`` (its default ``scale_factor``) and dense BYOL necks on the 4
-backbone stages, as the segmentation configs do.
+[1] darkener D forward (no_grad, as in stage 2 and at test time) on one
+    512x1024 image for scale factors 1, 2, 4: median time, and peak memory
+    (CPU: high-water RSS of a fresh subprocess during the forward minus its
+    RSS just before; CUDA: peak allocated above the input).
+[2] segmentation and [3] classification steps, each with:
+    * stage-2 step (``SimMinMax.train_step``, phase 'adapt': D on B day
+      images, F forward+backward on the 2B day+dark views, BYOL necks, EMA
+      target forward on 2B, EMA update) / plain step of the same task model on
+      the same 2B images (``task_model.train_step``: preprocessor + loss +
+      backward + optimizer step), with the largest extra costs timed alone:
+      D on B images and the EMA target (encoder + projector) on 2B, the latter
+      also without channels-last to show what that saves;
+    * stage-1 step (phase 'darken') / plain step of F on the B day images;
+    * test time: ``SimMinMax.test_step`` / ``task_model.test_step`` on the
+      same batch (the adapted model is the task model: ~1.00).
+    Segmentation: mmseg EncoderDecoder, ResNetV1c-18 of real width + a light
+    FCN head, dense BYOL necks on the 4 stages (as the segmentation configs);
+    the cheap head makes this the worst case for the ratio. Classification:
+    mmpretrain ResNet-18 + linear head, pooled BYOL neck, 224x224 (CODaN's
+    model; the setting in which the reference was measured at 4.3x).
+[4] optional (--demo-seeds): the demo's night mIoU with the default scale
+    factor against scale_factor=1 (benchmarks/demo_scale_factor.py).
 """
 import argparse
 import copy
@@ -42,8 +47,9 @@ import time
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+for path in (REPO, os.path.join(REPO, 'benchmarks')):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
@@ -455,6 +461,10 @@ def main(argv=None):
     parser.add_argument('--batch', type=int, default=None, help='B')
     parser.add_argument('--step-size', type=int, nargs=2, default=None,
                         metavar=('H', 'W'), help='image size of the steps')
+    parser.add_argument(
+        '--demo-seeds', type=int, nargs='+', default=None, metavar='SEED',
+        help='also run the demo accuracy check (default scale factor vs 1, '
+        'benchmarks/demo_scale_factor.py) for these seeds: ~20 min each')
     parser.add_argument('--_darkener-memory', nargs=4, type=int,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -521,6 +531,19 @@ def main(argv=None):
                                     cfg['step_repeats'], amp_dtype)
         ratios[task] = print_steps(task, steps[task], default_sf)
 
+    demo_rows = None
+    if args.demo_seeds:
+        print(f'\n[{len(args.tasks) + 2}] demo night mIoU, D scale_factor='
+              f'{default_sf} vs 1, seeds {args.demo_seeds} '
+              '(benchmarks/demo_scale_factor.py)', flush=True)
+        import demo_scale_factor
+        demo_rows = demo_scale_factor.main(
+            ['--seeds', *map(str, args.demo_seeds), '--work-dir',
+             'work_dirs/cost_demo_scale_factor'])
+    else:
+        print('\n(demo accuracy, default scale factor vs 1: add --demo-seeds '
+              '0 1, ~40 min, or run benchmarks/demo_scale_factor.py)')
+
     d_default = darkener[default_sf]['time_s']
     goals = dict(darkener=dict(value=d_default, goal=GOAL_DARKENER_S,
                                ok=d_default <= GOAL_DARKENER_S))
@@ -550,7 +573,8 @@ def main(argv=None):
                     default_scale_factor=default_sf,
                     torch=torch.__version__),
         darkener={str(s): row for s, row in darkener.items()},
-        steps=steps, ratios=ratios, goals=goals, elapsed_s=elapsed,
+        steps=steps, ratios=ratios, goals=goals, demo=demo_rows,
+        elapsed_s=elapsed,
         load_average=dict(before=load_before, after=os.getloadavg()[0]))
     if args.json:
         with open(args.json, 'w') as f:

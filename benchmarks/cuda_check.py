@@ -104,9 +104,9 @@ def darkener_matches(device):
 
 
 @check('darkener: fp16 / bf16 autocast outputs finite, close to fp32')
-def darkener_autocast(device):
+def darkener_autocast(device, size=(256, 512)):
     darkener = MODELS.build(dict(type='mmsimmm.CurveDarkener')).to(device)
-    img = torch.rand(4, 3, 256, 512, device=device)
+    img = torch.rand(4, 3, *size, device=device)
     exposure = torch.full((4, ), 0.2, device=device)
     with torch.no_grad():
         ref = darkener(img, exposure)
@@ -242,6 +242,7 @@ def main():
     parser.add_argument('--iters', type=int, default=12,
                         help='darken and adapt iterations per run')
     parser.add_argument('--json', metavar='OUT')
+    parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument(
         '--precisions', nargs='+', default=['fp32', 'float16', 'bfloat16'],
         choices=['fp32', 'float16', 'bfloat16'], help='runner runs to make')
@@ -262,9 +263,11 @@ def main():
         else 'CPU dry run'
     print(f'torch {torch.__version__}, {where}', flush=True)
     data_root = osp.join(work_dir, 'data')
-    generate_synthetic_streets(data_root, num_train=64, num_val=8, seed=0)
+    generate_synthetic_streets(data_root, num_train=args.num_train,
+                               num_val=4, seed=0)
     darkener_matches(device)
-    darkener_autocast(device)
+    darkener_autocast(device, (64, 128) if args.dry_run_on_cpu else
+                      (256, 512))
     for precision in args.precisions:
         train_on_device(work_dir, data_root, args.iters,
                         None if precision == 'fp32' else precision, device)

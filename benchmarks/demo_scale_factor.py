@@ -85,7 +85,8 @@ def main(argv=None):
                 adapt, model=dict(darkener=dict(scale_factor=sf)))
             minutes = (time.time() - start) / 60
             metrics = smm.test()
-            rows.append(dict(seed=seed, model='SMM', scale_factor=sf,
+            trained_sf = smm.model.darkener.scale_factor  # as built
+            rows.append(dict(seed=seed, model='SMM', scale_factor=trained_sf,
                              day=metrics['day/mIoU'],
                              night=metrics['night/mIoU'],
                              train_minutes=round(minutes, 2)))
