@@ -37,6 +37,10 @@ def parse_args(argv=None):
                         help='default: the CurveDarkener default and 1')
     parser.add_argument('--work-dir', default='work_dirs/demo_scale_factor')
     parser.add_argument('--json', metavar='OUT', help='dump the rows here')
+    parser.add_argument(
+        '--previous', metavar='JSON', nargs='+', default=[],
+        help='rows of earlier runs (their --json) to include in the summary; '
+        'their seeds are not run again')
     parser.add_argument('--num-train', type=int, default=300)
     parser.add_argument('--num-val', type=int, default=40)
     parser.add_argument('--iters', type=int, nargs=3, default=None,
@@ -63,8 +67,13 @@ def main(argv=None):
                                smm_cfg.adapt_iters)
     if args.iters:
         pretrain, darken, adapt = args.iters
+    previous = []
+    for path in args.previous:
+        with open(path) as f:
+            previous += json.load(f)['rows']
+    done = {r['seed'] for r in previous}
     rows = []
-    for seed in args.seeds:
+    for seed in [s for s in args.seeds if s not in done]:
         root = osp.abspath(osp.join(args.work_dir, f'seed{seed}'))
         data_root = osp.join(root, 'data')
         generate_synthetic_streets(data_root, num_train=args.num_train,
@@ -93,6 +102,17 @@ def main(argv=None):
             print(f'  night mIoU {metrics["night/mIoU"]:.2f}  '
                   f'({minutes:.1f} min)', flush=True)
 
+    summary = summarize(previous + rows, scale_factors, default_sf)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(summary, rows=previous + rows,
+                           iterations=dict(pretrain=pretrain, darken=darken,
+                                           adapt=adapt)), f, indent=2)
+    return summary
+
+
+def summarize(rows, scale_factors, default_sf) -> dict:
+    """Print the table and the verdict; return the numbers behind them."""
     print('\n| seed | model | scale_factor | day mIoU | night mIoU | SMM '
           'train min |\n|---|---|---|---|---|---|')
     for r in rows:
@@ -108,19 +128,15 @@ def main(argv=None):
     for sf, values in night.items():
         print(f'  scale_factor={sf}: {statistics.mean(values):.2f} '
               f'[{spread(values):.2f}]')
-    verdict = None
+    drop = verdict = None
     if default_sf in night and 1 in night and default_sf != 1:
         drop = statistics.mean(night[1]) - statistics.mean(night[default_sf])
-        verdict = bool(drop <= noise)
+        verdict = bool(drop <= noise)  # False when noise is nan (1 seed)
         print(f'default scale_factor={default_sf} vs 1: mean drop '
               f'{drop:.2f} mIoU, seed noise {noise:.2f} -> '
               f"{'PASS' if verdict else 'FAIL'} (not worse beyond noise)")
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(rows=rows, noise=noise, passed=verdict,
-                           iterations=dict(pretrain=pretrain, darken=darken,
-                                           adapt=adapt)), f, indent=2)
-    return rows
+    return dict(night={str(k): v for k, v in night.items()}, noise=noise,
+                drop=drop, passed=verdict)
 
 
 if __name__ == '__main__':

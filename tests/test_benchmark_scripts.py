@@ -1,9 +1,12 @@
 """The scripts behind the README's accuracy-vs-speed and CUDA claims run end
 to end on tiny settings (rows and verdicts, not numbers)."""
+import importlib.util
 import json
 import os.path as osp
 import subprocess
 import sys
+
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -15,28 +18,57 @@ def run(script, *args, timeout=600):
     return proc
 
 
-def test_demo_scale_factor_table_and_verdict(tmp_path):
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(ROOT, 'benchmarks', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_scale_factor_verdict_is_mean_drop_within_seed_spread(capsys):
+    summarize = load_script('demo_scale_factor').summarize
+
+    def rows(night_sf4, night_sf1):
+        return [dict(seed=i, model='SMM', scale_factor=sf, day=30.0,
+                     night=n)
+                for sf, values in ((4, night_sf4), (1, night_sf1))
+                for i, n in enumerate(values)]
+
+    # means 10 vs 11: drop 1.0; spreads 2.0 and 0.5 -> noise 2.0 -> pass
+    result = summarize(rows([9.0, 11.0], [11.25, 10.75]), [4, 1], 4)
+    assert result['drop'] == pytest.approx(1.0)
+    assert result['noise'] == pytest.approx(2.0)
+    assert result['passed'] is True
+    assert 'PASS' in capsys.readouterr().out
+    # drop 3.0 beyond a spread of 1.0 -> fail
+    result = summarize(rows([8.0, 9.0], [11.5, 11.5]), [4, 1], 4)
+    assert result['drop'] == pytest.approx(3.0)
+    assert result['passed'] is False
+    assert 'FAIL' in capsys.readouterr().out
+    # one seed has no spread: never a pass
+    assert summarize(rows([9.0], [8.0]), [4, 1], 4)['passed'] is False
+
+
+def test_demo_scale_factor_runs_each_setting(tmp_path):
     out = tmp_path / 'rows.json'
-    proc = run('demo_scale_factor.py', '--seeds', '0', '1', '--iters', '2',
-               '1', '1', '--num-train', '4', '--num-val', '2', '--work-dir',
-               str(tmp_path / 'work'), '--json', str(out))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.read_text())
-    rows = result['rows']
-    # per seed: the baseline, then SMM at the default scale factor and at 1
-    # (scale factors read back from the darkener each run built)
+    script = load_script('demo_scale_factor')
+    script.main(['--seeds', '0', '--iters', '1', '1', '1', '--num-train',
+                 '2', '--num-val', '2', '--work-dir', str(tmp_path / 'work'),
+                 '--json', str(out)])
+    rows = json.loads(out.read_text())['rows']
+    # the baseline, then SMM at the default scale factor and at 1 (read
+    # back from the darkener each run built)
     assert [(r['seed'], r['model'], r['scale_factor']) for r in rows] == [
-        (0, 'baseline', None), (0, 'SMM', 4), (0, 'SMM', 1),
-        (1, 'baseline', None), (1, 'SMM', 4), (1, 'SMM', 1)]
+        (0, 'baseline', None), (0, 'SMM', 4), (0, 'SMM', 1)]
     assert all(0 <= r['night'] <= 100 and 0 <= r['day'] <= 100
                for r in rows)
-    night = {sf: [r['night'] for r in rows if r['scale_factor'] == sf]
-             for sf in (4, 1)}
-    noise = max(max(v) - min(v) for v in night.values())
-    assert abs(result['noise'] - noise) < 1e-9
-    drop = sum(night[1]) / 2 - sum(night[4]) / 2
-    assert result['passed'] == (drop <= noise)
-    assert ('PASS' if result['passed'] else 'FAIL') in proc.stdout
+    # --previous: earlier rows join the summary, their seeds are not rerun
+    again = script.main(['--seeds', '0', '--previous', str(out), '--iters',
+                         '1', '1', '1', '--work-dir', str(tmp_path / 'x')])
+    assert again['night'] == {'4': [rows[1]['night']],
+                              '1': [rows[2]['night']]}
+    assert not (tmp_path / 'x').exists()
 
 
 def test_cuda_check_dry_run_on_cpu(tmp_path):
