@@ -236,7 +236,9 @@ def export_matches(runner, device):
     return f'{pixels} night pixels predicted identically'
 
 
-def main():
+def main(argv=None) -> int:
+    RESULTS.clear()
+    RUNNERS.clear()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/cuda_check')
     parser.add_argument('--iters', type=int, default=12,
@@ -249,7 +251,7 @@ def main():
     parser.add_argument(
         '--dry-run-on-cpu', action='store_true',
         help='exercise this script without a GPU (AMP needs CUDA: fp32 only)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.dry_run_on_cpu:
         device = torch.device('cpu')
         args.precisions = ['fp32']
@@ -278,8 +280,8 @@ def main():
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(RESULTS, f, indent=2)
-    sys.exit(1 if failed else 0)
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

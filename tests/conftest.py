@@ -10,6 +10,18 @@ MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
 
+@pytest.fixture(autouse=True, scope='session')
+def unformatted_config_text():
+    """mmengine runs yapf over every config it logs or dumps (~0.5 s each,
+    a third of a tiny Runner's start-up); no test reads that layout, and the
+    unformatted text is the same Python (dumped configs still load)."""
+    import mmengine.config.config as config_module
+    formatter = config_module.FormatCode
+    config_module.FormatCode = lambda text, **kwargs: (text, False)
+    yield
+    config_module.FormatCode = formatter
+
+
 def tiny_seg_model_cfg(num_classes=19, base_channels=8, size=(32, 64)):
     """mmseg EncoderDecoder: ResNetV1c-18 (narrow) + FCN head, plain BN."""
     norm_cfg = dict(type='BN', requires_grad=True)

@@ -3,19 +3,10 @@ to end on tiny settings (rows and verdicts, not numbers)."""
 import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def run(script, *args, timeout=600):
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'benchmarks', script), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    return proc
 
 
 def load_script(name):
@@ -73,10 +64,10 @@ def test_demo_scale_factor_runs_each_setting(tmp_path):
 
 def test_cuda_check_dry_run_on_cpu(tmp_path):
     out = tmp_path / 'checks.json'
-    proc = run('cuda_check.py', '--dry-run-on-cpu', '--iters', '1',
-               '--num-train', '4', '--work-dir', str(tmp_path / 'work'),
-               '--json', str(out))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    status = load_script('cuda_check').main(
+        ['--dry-run-on-cpu', '--iters', '1', '--num-train', '4',
+         '--work-dir', str(tmp_path / 'work'), '--json', str(out)])
     checks = json.loads(out.read_text())
+    assert status == 0, checks
     assert len(checks) == 4 and all(c['ok'] for c in checks), checks
     assert 'stage 2 moved' in checks[2]['detail']
