@@ -20,9 +20,10 @@ round's two timings, and the median over rounds is reported with its range
       images, F forward+backward on the 2B day+dark views, BYOL necks, EMA
       target forward on 2B, EMA update) / plain step of the same task model on
       the same 2B images (``task_model.train_step``: preprocessor + loss +
-      backward + optimizer step), with the largest extra costs timed alone:
-      D on B images and the EMA target (encoder + projector) on 2B, the latter
-      also without channels-last to show what that saves;
+      backward + optimizer step); the same SMM step without BYOL (no necks,
+      no EMA target), and the largest extra costs timed alone: D on B images
+      and the EMA target (encoder + projector) on 2B, the latter also without
+      channels-last to show what that saves;
     * stage-1 step (phase 'darken') / plain step of F on the B day images;
     * test time: ``SimMinMax.test_step`` / ``task_model.test_step`` on the
       same batch (the adapted model is the task model: ~1.00).
@@ -321,15 +322,11 @@ def measure_darkener(h, w, scale_factors, repeats):
 
 
 # ------------------------------------------------------------- 2.-4. steps
-def build_models(task, base_channels, size, amp_dtype=None):
-    from mmengine.logging import MMLogger
-    from mmengine.optim import AmpOptimWrapper, OptimWrapper
-    import mmsimmm  # noqa: F401
+def build_smm(cfg, amp_dtype=None):
+    """A SimMinMax model in train mode on DEVICE and its optimiser dict."""
     from mmsimmm.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-    # keep init_weights' per-parameter report out of the table
-    MMLogger.get_instance('mmsimmm-cost-benchmark', log_level='WARNING')
     torch.manual_seed(0)
-    smm = MODELS.build(TASKS[task]['smm_cfg'](base_channels, size))
+    smm = MODELS.build(cfg)
     smm.init_weights()
     smm.to(DEVICE).train()
     wrapper = dict(type='AmpOptimWrapper', dtype=amp_dtype) if amp_dtype \
@@ -341,6 +338,20 @@ def build_models(task, base_channels, size, amp_dtype=None):
                                clip_grad=dict(max_norm=0.1)),
                  task=dict(wrapper, optimizer=dict(type='SGD', lr=1e-3,
                                                    momentum=0.9)))))(smm)
+    return smm, smm_optim
+
+
+def build_models(task, base_channels, size, amp_dtype=None):
+    """SMM, SMM without BYOL (no necks, no EMA target), the plain task
+    model (a copy of SMM's), each with its optimiser."""
+    from mmengine.logging import MMLogger
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    import mmsimmm  # noqa: F401
+    # keep init_weights' per-parameter report out of the table
+    MMLogger.get_instance('mmsimmm-cost-benchmark', log_level='WARNING')
+    cfg = TASKS[task]['smm_cfg'](base_channels, size)
+    smm, smm_optim = build_smm(cfg, amp_dtype)
+    no_byol = build_smm(dict(cfg, projector=None, predictor=None), amp_dtype)
     plain = copy.deepcopy(smm.task_model)
     plain.train()
     plain_optimizer = torch.optim.SGD(plain.parameters(), lr=1e-3,
@@ -348,24 +359,24 @@ def build_models(task, base_channels, size, amp_dtype=None):
     plain_optim = AmpOptimWrapper(dtype=amp_dtype,
                                   optimizer=plain_optimizer) if amp_dtype \
         else OptimWrapper(plain_optimizer)
-    return smm, smm_optim, plain, plain_optim
+    return smm, smm_optim, no_byol, plain, plain_optim
 
 
 def measure_steps(task, base_channels, batch_size, h, w, repeats,
                   amp_dtype=None):
     from mmengine.logging import MessageHub
-    smm, smm_optim, plain, plain_optim = build_models(
+    smm, smm_optim, no_byol, plain, plain_optim = build_models(
         task, base_channels, (h, w), amp_dtype)
     hub = MessageHub.get_instance('mmsimmm-cost-benchmark')
     batch = TASKS[task]['batch'](batch_size, h, w)
     batch_2b = with_dark_views(smm, batch)
     counter = iter(range(10**9))
 
-    def smm_step(phase):
+    def smm_step(phase, model=smm, optim=smm_optim):
         def run():
             hub.update_info('iter', next(counter))
             hub.update_info('smm_phase', phase)
-            smm.train_step(copy.copy(batch), smm_optim)
+            model.train_step(copy.copy(batch), optim)
         return run
 
     def plain_step(data):
@@ -396,7 +407,7 @@ def measure_steps(task, base_channels, batch_size, h, w, repeats,
 
     stage2 = interleaved(
         dict(plain=plain_step(batch_2b), smm=smm_step('adapt'),
-             darkener=darken,
+             no_byol=smm_step('adapt', *no_byol), darkener=darken,
              target=target_forward(
                  smm.target.module,
                  inputs_2b.contiguous(memory_format=torch.channels_last)),
@@ -420,12 +431,15 @@ def fmt_ratio(r: dict) -> str:
 def print_steps(task, steps, default_sf) -> dict:
     ratios = {k: paired_ratio(v, 'smm', 'plain') for k, v in steps.items()}
     s2, s1, te = steps['stage2'], steps['stage1'], steps['test']
-    for part in ('darkener', 'target', 'target_nchw'):
+    for part in ('no_byol', 'darkener', 'target', 'target_nchw'):
         ratios[f'stage2_{part}'] = paired_ratio(s2, part, 'plain')
     print('  (ratio: median over rounds [range])')
     print('  stage-2 SMM step / plain step on 2B:      '
           f"{fmt_ratio(ratios['stage2'])}  ({median(s2['smm']):.3f} s / "
           f"{median(s2['plain']):.3f} s)")
+    print('    without BYOL (no necks, no EMA target): '
+          f"{fmt_ratio(ratios['stage2_no_byol'])}  "
+          f"({median(s2['no_byol']):.3f} s)")
     for part, label in (('darkener', f'D forward on B (sf={default_sf})'),
                         ('target', 'EMA target fwd on 2B'),
                         ('target_nchw', '(same, not channels-last)')):

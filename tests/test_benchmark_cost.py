@@ -11,6 +11,7 @@ ROWS = [
     'D forward  scale_factor=2:',
     'D forward  scale_factor=4:',
     'stage-2 SMM step / plain step on 2B:',
+    'without BYOL (no necks, no EMA target):',
     'of which D forward on B',
     'of which EMA target fwd on 2B',
     '(same, not channels-last)',
