@@ -21,7 +21,6 @@ One PASS/FAIL line per check; exit status 1 if any failed.
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -33,7 +32,6 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 
 import demo  # noqa: E402  (tools/demo.py: warning filters, mmsimmm import)
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -161,17 +159,14 @@ def moved_parts(before, after):
 
 
 def build_runner(work_dir, data_root, iters, amp_dtype):
-    cfg = Config.fromfile(osp.join(demo.CONFIGS, 'synthetic_streets_simmm.py'))
-    cfg.work_dir = work_dir
-    cfg.load_from = None
-    cfg.log_level = 'WARNING'
-    cfg.randomness = dict(seed=0)
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    cfg.train_cfg.pop('val_interval', None)
-    cfg.train_cfg.update(darken_iters=iters, adapt_iters=iters)
+    """The demo's SMM config from scratch (no day checkpoint needed here),
+    `iters` darken + `iters` adapt iterations, constant learning rates."""
+    cfg = demo.make_config(
+        'synthetic_streets_simmm.py', work_dir, data_root, 0, 'cuda_check',
+        load_from=None,
+        train_cfg=dict(darken_iters=iters, adapt_iters=iters),
+        default_hooks=dict(checkpoint=dict(interval=2 * iters)))
     cfg.param_scheduler = dict(darkener=[], task=[])
-    cfg.default_hooks.checkpoint.interval = 2 * iters
-    demo.set_data_root(cfg, data_root)
     if amp_dtype:
         enable_amp(cfg)  # what tools/train.py --amp does
         for key in ('darkener', 'task'):

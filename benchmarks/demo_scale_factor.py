@@ -24,7 +24,6 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 
 import demo  # noqa: E402  (tools/demo.py: filters warnings, imports mmsimmm)
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
 
 from mmsimmm.datasets import generate_synthetic_streets  # noqa: E402
 from mmsimmm.registry import MODELS  # noqa: E402
@@ -59,14 +58,7 @@ def main(argv=None):
     default_sf = MODELS.build(dict(type='mmsimmm.CurveDarkener')).scale_factor
     scale_factors = args.scale_factors or sorted({default_sf, 1},
                                                  reverse=True)
-    base_cfg = Config.fromfile(
-        osp.join(demo.CONFIGS, 'synthetic_streets_baseline.py'))
-    smm_cfg = Config.fromfile(
-        osp.join(demo.CONFIGS, 'synthetic_streets_simmm.py'))
-    pretrain, darken, adapt = (base_cfg.pretrain_iters, smm_cfg.darken_iters,
-                               smm_cfg.adapt_iters)
-    if args.iters:
-        pretrain, darken, adapt = args.iters
+    pretrain, darken, adapt = args.iters or demo.default_iterations()
     previous = []
     for path in args.previous:
         with open(path) as f:

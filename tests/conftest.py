@@ -15,11 +15,10 @@ def unformatted_config_text():
     """mmengine runs yapf over every config it logs or dumps (~0.5 s each,
     a third of a tiny Runner's start-up); no test reads that layout, and the
     unformatted text is the same Python (dumped configs still load)."""
-    import mmengine.config.config as config_module
-    formatter = config_module.FormatCode
-    config_module.FormatCode = lambda text, **kwargs: (text, False)
-    yield
-    config_module.FormatCode = formatter
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr('mmengine.config.config.FormatCode',
+                      lambda text, **kwargs: (text, False))
+        yield
 
 
 def tiny_seg_model_cfg(num_classes=19, base_channels=8, size=(32, 64)):

@@ -172,19 +172,10 @@ def tiny_encoder_decoder_cfg(base_channels=8):
         path_channels=(16, 16, 16, 32),
         channels=16,
         norm_cfg=norm_cfg)
-    cfg.auxiliary_head = dict(
-        type='FCNHead',
-        in_channels=chans[2],
-        in_index=2,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
+    # the shipped R101 config's auxiliary head, narrowed
+    cfg.auxiliary_head = Config.fromfile(R101_CFG).model.auxiliary_head
+    cfg.auxiliary_head.update(in_channels=chans[2], channels=8,
+                              norm_cfg=norm_cfg)
     return cfg
 
 

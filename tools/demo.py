@@ -70,20 +70,33 @@ def set_data_root(cfg, data_root):
             loader.dataset.data_root = data_root
 
 
-def make_runner(config, work_dir, data_root, seed, name, **overrides):
+def make_config(config, work_dir, data_root, seed, name, **overrides):
+    """A demo config set up for one run: work dir, seed, quiet logging, data
+    root, no periodic validation (evaluated once through runner.test())."""
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
     cfg.experiment_name = name
-    # evaluate once, at the end, through runner.test()
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.train_cfg.pop('val_interval', None)
     set_data_root(cfg, data_root)
     cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def make_runner(config, work_dir, data_root, seed, name, **overrides):
+    cfg = make_config(config, work_dir, data_root, seed, name, **overrides)
     runner = Runner.from_cfg(cfg)
     runner.register_hook(ProgressHook(name))
     return cfg, runner
+
+
+def default_iterations():
+    """(pretrain, darken, adapt) iterations of the demo configs."""
+    base = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_baseline.py'))
+    smm = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_simmm.py'))
+    return base.pretrain_iters, smm.darken_iters, smm.adapt_iters
 
 
 def train_baseline(work_dir, data_root, seed, pretrain, total):
@@ -195,12 +208,10 @@ def main():
         data_root, num_train=args.num_train, num_val=args.num_val,
         seed=args.seed)
 
-    base_cfg = Config.fromfile(osp.join(CONFIGS,
-                                        'synthetic_streets_baseline.py'))
-    smm_cfg = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_simmm.py'))
-    pretrain = args.pretrain_iters or base_cfg.pretrain_iters
-    adapt = args.adapt_iters or smm_cfg.adapt_iters
-    darken = args.darken_iters or smm_cfg.darken_iters
+    pretrain, darken, adapt = default_iterations()
+    pretrain = args.pretrain_iters or pretrain
+    adapt = args.adapt_iters or adapt
+    darken = args.darken_iters or darken
     total = pretrain + adapt
     print(f'[2/4] day-only baseline: {total} iterations (F for SMM saved at '
           f'{pretrain})', flush=True)
