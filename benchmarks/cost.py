@@ -269,6 +269,18 @@ def darkener_memory_worker(scale_factor: int, h: int, w: int,
                           peak_reset=reset)))
 
 
+def cpu_darkener_memory(scale_factor: int, h: int, w: int) -> dict:
+    """Peak RSS of one D forward, measured in a fresh subprocess."""
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
+         str(scale_factor), str(h), str(w), str(torch.get_num_threads())],
+        capture_output=True, text=True, cwd=REPO)
+    if out.returncode:
+        raise RuntimeError('darkener memory subprocess (scale_factor='
+                           f'{scale_factor}) failed:\n{out.stderr[-2000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def cuda_darkener_memory(darkener, img) -> dict:
     """Peak CUDA memory of one D forward above what was allocated before."""
     torch.cuda.synchronize(DEVICE)
@@ -284,18 +296,8 @@ def cuda_darkener_memory(darkener, img) -> dict:
 def measure_darkener(h, w, scale_factors, repeats):
     import mmsimmm  # noqa: F401
     from mmsimmm.registry import MODELS
-    memory = {}
-    for s in scale_factors:  # first, while this process is still small
-        if DEVICE.type != 'cpu':
-            continue
-        out = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), '--_darkener-memory',
-             str(s), str(h), str(w), str(torch.get_num_threads())],
-            capture_output=True, text=True, cwd=REPO)
-        if out.returncode:
-            raise RuntimeError(f'darkener memory subprocess (scale_factor={s})'
-                               f' failed:\n{out.stderr[-2000:]}')
-        memory[s] = json.loads(out.stdout.strip().splitlines()[-1])
+    if DEVICE.type == 'cpu':  # first, while this process is still small
+        memory = {s: cpu_darkener_memory(s, h, w) for s in scale_factors}
     img = torch.rand(1, 3, h, w, device=DEVICE)
     models = {
         s: MODELS.build(dict(type='mmsimmm.CurveDarkener',
