@@ -16,7 +16,11 @@ model = dict(
         dense=True),
     predictor=dict(type='mmsimmm.BYOLPredictor', num_branches=4),
     # patch grid scaled with the image: H/64 at 512 rows ~ 16 px at 128
-    night_exposure=dict(type='mmsimmm.NightExposureSampler', patch_size=16))
+    night_exposure=dict(type='mmsimmm.NightExposureSampler', patch_size=16),
+    # beyond the paper: sensor noise on D's output (a curve cannot make
+    # it), then 8-bit quantisation as the reference does
+    dark_noise=dict(type='mmsimmm.LowLightSensorNoise'),
+    quantize_dark=True)
 optim_wrapper = dict(
     _delete_=True,
     constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',

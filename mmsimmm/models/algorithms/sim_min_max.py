@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.dist import get_rank
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, ExponentialMovingAverage
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -12,7 +13,7 @@ from torch import Tensor
 from mmsimmm.registry import MODELS, TASK_ADAPTERS
 from ..losses import feature_similarity
 from ..task_adapters import BaseTaskAdapter, flatten_features, unwrap
-from ..utils import FeatureRecorder
+from ..utils import FeatureRecorder, quantize_8bit
 
 PHASE_KEY = 'smm_phase'
 PHASES = ('darken', 'adapt')
@@ -65,6 +66,11 @@ class SimMinMax(BaseModel):
         darken_exposure_range: range of the per-sample exposure E of stage 1.
         night_exposure: config of the stage-2 exposure-map sampler.
         byol_loss: config of the BYOL loss, applied per direction and summed.
+        dark_noise: optional noise model applied to D's output in stage 2
+            (e.g. ``dict(type='mmsimmm.LowLightSensorNoise')``; not in the
+            paper: a curve cannot produce the sensor noise of night photos).
+        quantize_dark: round the darkened view to 8 bits before F sees it,
+            as the reference does (after ``dark_noise``).
         ema_momentum: mmengine convention (1 - paper's 0.99).
         task_loss_scale: factor on the task losses of the 2-view batch.
             mmseg/mmpretrain average over the batch, so 2 gives the paper's
@@ -88,6 +94,8 @@ class SimMinMax(BaseModel):
                      type='mmsimmm.NightExposureSampler', patch_size=64),
                  byol_loss: dict = dict(type='mmsimmm.BYOLLoss',
                                         loss_weight=0.1),
+                 dark_noise: Optional[dict] = None,
+                 quantize_dark: bool = False,
                  ema_momentum: float = 0.01,
                  task_loss_scale: float = 2.0,
                  seed: Optional[int] = None,
@@ -119,6 +127,8 @@ class SimMinMax(BaseModel):
         self.darken_exposure_range = tuple(darken_exposure_range)
         self.night_exposure = MODELS.build(night_exposure)
         self.byol_loss = MODELS.build(byol_loss)
+        self.dark_noise = MODELS.build(dark_noise) if dark_noise else None
+        self.quantize_dark = quantize_dark
         self.task_loss_scale = task_loss_scale
         self.seed = torch.initial_seed() if seed is None else int(seed)
         self.target = None
@@ -189,11 +199,14 @@ class SimMinMax(BaseModel):
         return phase
 
     def _generator(self, device: torch.device) -> torch.Generator:
-        """Randomness of one step as a function of (seed, iteration), so an
-        interrupted and resumed run draws the same exposures."""
+        """Randomness of one step as a function of (seed, iteration, rank):
+        an interrupted and resumed run draws the same exposures, and each
+        process of a distributed run draws its own."""
         iteration = MessageHub.get_current_instance().get_info('iter', 0)
         generator = torch.Generator(device=device)
-        generator.manual_seed((self.seed * 1000003 + iteration) % (2**63))
+        generator.manual_seed(
+            ((self.seed * 1000003 + iteration) * 65537 + get_rank()) %
+            (2**63))
         return generator
 
     def train_step(self, data: Union[dict, tuple, list],
@@ -265,10 +278,7 @@ class SimMinMax(BaseModel):
         inputs, data_samples = data['inputs'], data['data_samples']
         with torch.no_grad():
             day = adapter.to_unit_rgb(self.data_preprocessor, inputs)
-            exposure = self.night_exposure(
-                day.shape[0], day.shape[-2:], day.device,
-                self._generator(day.device))
-            dark = self.darkener(day, exposure)
+            dark = self.darken_view(day, self._generator(day.device))
             dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
                                                 inputs)
         both = torch.cat([inputs, dark_inputs])
@@ -290,6 +300,24 @@ class SimMinMax(BaseModel):
         if self.target is not None:
             self.target.update_parameters(self._online_encoder())
         return log_vars
+
+    @torch.no_grad()
+    def darken_view(self, day: Tensor,
+                    generator: Optional[torch.Generator] = None) -> Tensor:
+        """The stage-2 darkened view of RGB images in [0, 1]: D(I, E'),
+        then the optional sensor noise and 8-bit quantisation."""
+        size = day.shape[-2:]
+        # E' is sampled where D reads it, keeping its per-pixel sigma
+        estimation_size = getattr(self.darkener, 'estimation_size', None)
+        out_size = estimation_size(size) if estimation_size else size
+        exposure = self.night_exposure(
+            day.shape[0], size, day.device, generator, out_size=out_size)
+        dark = self.darkener(day, exposure)
+        if self.dark_noise is not None:
+            dark = self.dark_noise(dark, generator)
+        if self.quantize_dark:
+            dark = quantize_8bit(dark)
+        return dark
 
     def _byol_losses(self, online: List[Tensor],
                      both: Tensor) -> Dict[str, Tensor]:

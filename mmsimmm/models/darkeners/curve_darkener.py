@@ -220,6 +220,13 @@ class CurveDarkener(BaseModule):
         x6 = relu(self.conv6.forward_cat(x2, x5))
         return self.conv7.forward_cat(x1, x6).contiguous()
 
+    def estimation_size(self, size) -> Tuple[int, int]:
+        """Resolution at which the curve maps of a ``size`` image are
+        estimated (exposure maps given at this size are used as they are)."""
+        h, w = size
+        s = self.scale_factor
+        return (max(1, round(h / s)), max(1, round(w / s)))
+
     def curve_params(self, img: Tensor,
                      exposure: Union[float, Tensor]) -> Tuple[Tensor, Tensor]:
         """Per-pixel curve parameters ``(alpha, beta)``, each (N, 3, H, W)."""
@@ -229,7 +236,7 @@ class CurveDarkener(BaseModule):
         h, w = img.shape[-2:]
         s = self.scale_factor
         if s > 1:
-            low_size = (max(1, round(h / s)), max(1, round(w / s)))
+            low_size = self.estimation_size((h, w))
             small = F.interpolate(
                 img, size=low_size, mode='bilinear', align_corners=False,
                 antialias=True)

@@ -1,0 +1,372 @@
+"""SMM against cheap alternatives at night, on the package's own day/night sets.
+
+    python benchmarks/night_table.py                       # every row, 3 seeds
+    python benchmarks/night_table.py --tasks seg --rows erm_control smm --seeds 0
+    python benchmarks/night_table.py --device cuda
+
+For each task and seed: the procedural day/night set of that seed, a day-only
+model trained for PRETRAIN iterations (the shared start), then every row
+fine-tuned from that same checkpoint for EXTRA iterations with the same task
+optimiser (SMM: DARKEN darkener iterations first, then EXTRA adaptation
+iterations). Rows that only change evaluation (AdaBN, test-time exposure
+normalisation) evaluate the control row's checkpoint; CIConv changes the first
+layer, so it is trained from scratch for PRETRAIN + EXTRA iterations.
+
+Every (task, row, seed) is cached as JSON under --work-dir; a rerun only fills
+what is missing. The table (mean +- std over seeds; day, night, drop) goes to
+results/night_table.md with the command, versions and hardware, and a bar
+chart to results/night_table.png.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tools'))
+
+import demo  # noqa: E402  (tools/demo.py: filters warnings, imports mmsimmm)
+import torch  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+@dataclass
+class Row:
+    """One line of the table.
+
+    kind: ``day`` (the shared day-only start), ``finetune`` (EXTRA task
+    iterations from the start), ``smm`` (DARKEN + EXTRA from the start),
+    ``eval`` (evaluate the checkpoint of row ``source`` under ``config``),
+    ``scratch`` (PRETRAIN + EXTRA iterations from random init).
+    """
+    name: str
+    label: str
+    kind: str
+    config: Optional[str] = None
+    source: Optional[str] = None
+    uses_night_data: bool = False
+    group: str = 'baseline'
+
+
+@dataclass
+class Task:
+    name: str
+    metric: str  # suffix of the day/ and night/ metrics
+    unit: str
+    configs: str  # folder under configs/demo
+    base_config: str
+    iters: Dict[str, int]  # pretrain, extra, darken
+    rows: List[Row] = field(default_factory=list)
+
+
+SEG_ROWS = [
+    Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
+    Row('erm_control', '+ {extra} more day-only iterations (control)',
+        'finetune', 'baselines/streets_erm.py'),
+    Row('darken_brightness', '+ brightness darkening x*U(0.1,1) + noise',
+        'finetune', 'baselines/streets_darken_brightness.py'),
+    Row('darken_gamma_noise',
+        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise', 'finetune',
+        'baselines/streets_darken_gamma_noise.py'),
+    Row('mixstyle', '+ MixStyle', 'finetune', 'baselines/streets_mixstyle.py'),
+    Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
+        'baselines/streets_ciconv.py'),
+    Row('adabn', 'control + AdaBN on night images (uses target data)',
+        'eval', 'baselines/streets_adabn.py', source='erm_control',
+        uses_night_data=True),
+    Row('exposure_norm', 'control + test-time exposure normalisation',
+        'eval', 'baselines/streets_exposure_norm.py', source='erm_control'),
+    Row('smm_paper', 'SMM, paper setting', 'smm',
+        'ablations/streets_smm_paper.py', group='smm'),
+    Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
+        'synthetic_streets_simmm.py', group='smm'),
+    Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
+        'ablations/streets_smm_no_ld_sim.py', group='smm'),
+    Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
+        'ablations/streets_smm_no_byol.py', group='smm'),
+    Row('smm_no_noise', 'SMM without sensor noise', 'smm',
+        'ablations/streets_smm_no_noise.py', group='smm'),
+    Row('smm_alternating', 'SMM, alternating schedule', 'smm',
+        'ablations/streets_smm_alternating.py', group='smm'),
+]
+
+TASKS = {
+    'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
+                dict(pretrain=450, extra=250, darken=150), SEG_ROWS),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--tasks', nargs='+', default=list(TASKS),
+                        choices=list(TASKS))
+    parser.add_argument('--rows', nargs='+', default=None,
+                        help='row names (default: all); the start row and '
+                        'the sources of eval rows are added as needed')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--work-dir', default='work_dirs/night_table')
+    parser.add_argument('--out', default=osp.join(REPO, 'results',
+                                                  'night_table.md'))
+    parser.add_argument('--device', default=None,
+                        help='cpu or cuda (default: what torch finds)')
+    parser.add_argument('--num-train', type=int, default=300)
+    parser.add_argument('--num-val', type=int, default=40)
+    parser.add_argument('--iters', type=int, nargs=3, default=None,
+                        metavar=('PRETRAIN', 'EXTRA', 'DARKEN'),
+                        help='override the task schedule (all tasks)')
+    return parser.parse_args(argv)
+
+
+def selected_rows(task: Task, names: Optional[List[str]]) -> List[Row]:
+    by_name = {r.name: r for r in task.rows}
+    if not names:
+        return list(task.rows)
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise SystemExit(f"night_table: unknown row '{unknown[0]}' for task "
+                         f"'{task.name}' (known: {', '.join(by_name)})")
+    wanted = set(names) | {'erm_day'}
+    wanted |= {by_name[n].source for n in names if by_name[n].source}
+    return [r for r in task.rows if r.name in wanted]
+
+
+def _poly(begin, end):
+    return [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=begin,
+                 end=end, by_epoch=False)]
+
+
+class TableRunner:
+    """Trains and evaluates the rows of one task and seed, with caching."""
+
+    def __init__(self, task: Task, seed: int, args):
+        self.task, self.seed, self.args = task, seed, args
+        self.iters = dict(task.iters)
+        if args.iters:
+            self.iters = dict(zip(('pretrain', 'extra', 'darken'),
+                                  args.iters))
+        self.root = osp.abspath(osp.join(args.work_dir, task.name,
+                                         f'seed{seed}'))
+        self.data_root = osp.join(self.root, 'data')
+
+    def result_path(self, row: Row) -> str:
+        return osp.join(self.root, row.name, 'result.json')
+
+    def cached(self, row: Row) -> Optional[dict]:
+        path = self.result_path(row)
+        if not osp.isfile(path):
+            return None
+        with open(path) as f:
+            result = json.load(f)
+        return result if result.get('iters') == self.iters else None
+
+    def checkpoint(self, row: Row) -> str:
+        return osp.join(self.root, row.name, 'final.pth')
+
+    def prepare_data(self):
+        demo.generate_synthetic_streets(
+            self.data_root, num_train=self.args.num_train,
+            num_val=self.args.num_val, seed=self.seed)
+
+    def _config(self, row: Row, config: str, **overrides):
+        path = osp.join(self.task.configs, config)
+        overrides.setdefault('env_cfg', {})
+        if self.args.device:
+            overrides['device'] = self.args.device
+        return demo.make_config(path, osp.join(self.root, row.name),
+                                self.data_root, self.seed, row.name,
+                                **overrides)
+
+    def _train(self, row: Row, cfg) -> Runner:
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(demo.ProgressHook(f'{self.task.name}/{row.name}',
+                                               interval=100))
+        runner.train()
+        runner.save_checkpoint(osp.join(self.root, row.name), 'final.pth',
+                               save_optimizer=False, save_param_scheduler=False)
+        return runner
+
+    def run(self, row: Row, rows: Dict[str, Row]) -> dict:
+        result = self.cached(row)
+        if result is not None:
+            return result
+        it = self.iters
+        start = self.checkpoint(rows['erm_day'])
+        began = time.time()
+        if row.kind == 'day':
+            cfg = self._config(
+                row, self.task.base_config,
+                train_cfg=dict(max_iters=it['pretrain']),
+                param_scheduler=_poly(0, it['pretrain']),
+                default_hooks=dict(checkpoint=dict(interval=it['pretrain'])))
+            runner = self._train(row, cfg)
+        elif row.kind == 'scratch':
+            total = it['pretrain'] + it['extra']
+            cfg = self._config(
+                row, row.config, train_cfg=dict(max_iters=total),
+                param_scheduler=_poly(0, total),
+                default_hooks=dict(checkpoint=dict(interval=total)))
+            runner = self._train(row, cfg)
+        elif row.kind == 'finetune':
+            cfg = self._config(
+                row, row.config, load_from=start,
+                train_cfg=dict(max_iters=it['extra']),
+                default_hooks=dict(checkpoint=dict(interval=it['extra'])))
+            # the task optimiser of SMM's stage 2, so only the data differs
+            cfg.optim_wrapper = self.smm_task_optimiser()
+            cfg.param_scheduler = _poly(0, it['extra'])
+            runner = self._train(row, cfg)
+        elif row.kind == 'smm':
+            darken, extra = it['darken'], it['extra']
+            cfg = self._config(
+                row, row.config, load_from=start,
+                train_cfg=dict(darken_iters=darken, adapt_iters=extra),
+                default_hooks=dict(checkpoint=dict(interval=darken + extra)))
+            cfg.param_scheduler = dict(darkener=[],
+                                       task=_poly(darken, darken + extra))
+            runner = self._train(row, cfg)
+        elif row.kind == 'eval':
+            cfg = self._config(row, row.config,
+                               load_from=self.checkpoint(rows[row.source]))
+            runner = Runner.from_cfg(cfg)
+        else:
+            raise ValueError(f'unknown row kind {row.kind!r}')
+        metrics = runner.test()
+        metric = self.task.metric
+        result = dict(
+            task=self.task.name, row=row.name, seed=self.seed,
+            iters=self.iters,
+            day=float(metrics[f'day/{metric}']),
+            night=float(metrics[f'night/{metric}']),
+            seconds=round(time.time() - began, 1))
+        os.makedirs(osp.dirname(self.result_path(row)), exist_ok=True)
+        with open(self.result_path(row), 'w') as f:
+            json.dump(result, f, indent=2)
+        print(f'  {self.task.name}/{row.name} seed {self.seed}: day '
+              f"{result['day']:.2f} night {result['night']:.2f} "
+              f"({result['seconds']:.0f} s)", flush=True)
+        return result
+
+    def smm_task_optimiser(self) -> dict:
+        smm = demo.make_config(
+            osp.join(self.task.configs, 'synthetic_streets_simmm.py'),
+            self.root, self.data_root, self.seed, 'optimiser')
+        task = smm.optim_wrapper.task
+        return dict(type='OptimWrapper', optimizer=task.optimizer,
+                    **({'clip_grad': task.clip_grad}
+                       if task.get('clip_grad') else {}))
+
+
+def summarise(results: List[dict], task: Task) -> List[dict]:
+    """Per row: mean and std over seeds of day, night and the drop."""
+    summary = []
+    for row in task.rows:
+        runs = [r for r in results if r['row'] == row.name]
+        if not runs:
+            continue
+        entry = dict(row=row.name, seeds=sorted(r['seed'] for r in runs),
+                     seconds=statistics.mean(r['seconds'] for r in runs))
+        for key in ('day', 'night'):
+            values = [r[key] for r in runs]
+            entry[key] = statistics.mean(values)
+            entry[f'{key}_std'] = (statistics.stdev(values)
+                                   if len(values) > 1 else float('nan'))
+        entry['drop'] = entry['day'] - entry['night']
+        summary.append(entry)
+    return summary
+
+
+def _cell(mean, std):
+    return f'{mean:.1f}' if std != std else f'{mean:.1f} ± {std:.1f}'
+
+
+def markdown(summaries: Dict[str, List[dict]], args, argv) -> str:
+    lines = ['# Night table (procedural day/night sets of mmsimmm)', '',
+             'Produced by `' + ' '.join(
+                 ['python benchmarks/night_table.py', *argv]) + '`.', '',
+             f'torch {torch.__version__}, python {platform.python_version()}'
+             f', {platform.machine()}, {os.cpu_count()} CPU cores, device '
+             f"{args.device or ('cuda' if torch.cuda.is_available() else 'cpu')}"
+             '. Synthetic data generated by the package; NOT the paper\'s '
+             'benchmarks.', '']
+    for name, summary in summaries.items():
+        task = TASKS[name]
+        labels = {r.name: r for r in task.rows}
+        it = (dict(zip(('pretrain', 'extra', 'darken'), args.iters))
+              if args.iters else task.iters)
+        lines += [f'## {name} ({task.unit}, mean ± std over seeds)', '',
+                  f'| row | day | night | drop | seeds | s/run |',
+                  '|---|---|---|---|---|---|']
+        for entry in summary:
+            row = labels[entry['row']]
+            label = row.label.format(**it)
+            if row.kind == 'smm':
+                label += f" ({it['darken']} darken + {it['extra']} adapt)"
+            if row.uses_night_data:
+                label += ' [not zero-shot]'
+            lines.append(
+                f"| {label} | {_cell(entry['day'], entry['day_std'])} | "
+                f"{_cell(entry['night'], entry['night_std'])} | "
+                f"{entry['drop']:.1f} | "
+                f"{','.join(map(str, entry['seeds']))} | "
+                f"{entry['seconds']:.0f} |")
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def bar_chart(summaries: Dict[str, List[dict]], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(summaries), 1, squeeze=False,
+                             figsize=(10, 4 * len(summaries)))
+    for ax, (name, summary) in zip(axes[:, 0], summaries.items()):
+        xs = range(len(summary))
+        for offset, key, colour in ((-0.2, 'day', '#f2b134'),
+                                    (0.2, 'night', '#264653')):
+            ax.bar([x + offset for x in xs], [e[key] for e in summary], 0.4,
+                   yerr=[0 if e[f'{key}_std'] != e[f'{key}_std'] else
+                         e[f'{key}_std'] for e in summary], label=key,
+                   color=colour)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([e['row'] for e in summary], rotation=30,
+                           ha='right')
+        ax.set_ylabel(TASKS[name].unit)
+        ax.set_title(f'{name}: day vs night')
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    summaries = {}
+    for name in args.tasks:
+        task = TASKS[name]
+        rows = selected_rows(task, args.rows)
+        by_name = {r.name: r for r in task.rows}
+        results = []
+        for seed in args.seeds:
+            table_runner = TableRunner(task, seed, args)
+            table_runner.prepare_data()
+            for row in rows:
+                results.append(table_runner.run(row, by_name))
+        summaries[name] = summarise(results, task)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    text = markdown(summaries, args, argv)
+    with open(args.out, 'w') as f:
+        f.write(text + '\n')
+    bar_chart(summaries, osp.splitext(args.out)[0] + '.png')
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
