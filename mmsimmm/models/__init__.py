@@ -1,4 +1,5 @@
 from .algorithms import *  # noqa: F401,F403
+from .baselines import *  # noqa: F401,F403
 from .darkeners import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
