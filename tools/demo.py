@@ -140,35 +140,54 @@ def colourise(label, palette):
     return out[..., ::-1]  # RGB palette -> BGR for cv2
 
 
+def model_device(model):
+    """The device of a model's weights (inputs are moved there)."""
+    return next(model.parameters()).device
+
+
 def predict(task_model, sample):
+    """Label map (H, W) of one dataset sample, as a host numpy array; the
+    task model's data preprocessor moves the inputs to its device."""
     batch = dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']])
     with torch.no_grad():
-        return task_model.test_step(batch)[0].pred_sem_seg.data[0].numpy()
+        pred = task_model.test_step(batch)[0].pred_sem_seg.data[0]
+    return pred.cpu().numpy()
+
+
+def to_bgr_image(inputs):
+    """A (3, H, W) uint8 BGR tensor (as loaded) -> (H, W, 3) numpy array."""
+    return inputs.cpu().permute(1, 2, 0).numpy()
+
+
+def darkened_view(smm_model, day_inputs, generator):
+    """D(day) of one (3, H, W) uint8 BGR image as an (H, W, 3) uint8 BGR
+    array, under a stage-2 exposure map drawn on the CPU by ``generator``
+    (the same picture on every device)."""
+    rgb = day_inputs.cpu().flip(0)[None].float() / 255
+    exposure = smm_model.night_exposure(1, rgb.shape[-2:],
+                                        generator=generator)
+    device = model_device(smm_model.darkener)
+    with torch.no_grad():
+        dark = smm_model.darkener(rgb.to(device), exposure.to(device))[0]
+    dark_rgb = dark.clamp(0, 1).cpu().permute(1, 2, 0).numpy()
+    return (dark_rgb[..., ::-1] * 255).round().astype(np.uint8)
 
 
 def picture_grid(path, smm_model, baseline_model, day_set, night_set,
                  indices, seed):
     """Rows: scenes; columns: day, D(day), night, label, baseline on night,
-    SMM on night."""
+    SMM on night. The models may sit on any device."""
     palette = day_set.metainfo['palette']
-    darkener = smm_model.darkener
     generator = torch.Generator().manual_seed(seed)
     rows = []
     for index in indices:
         day, night = day_set[index], night_set[index]
-        day_bgr = day['inputs'].permute(1, 2, 0).numpy()
-        rgb = torch.from_numpy(day_bgr[..., ::-1].copy()).permute(2, 0, 1)
-        rgb = rgb[None].float() / 255
-        exposure = smm_model.night_exposure(1, rgb.shape[-2:],
-                                            generator=generator)
-        with torch.no_grad():
-            dark = darkener(rgb, exposure)[0]
-        dark_bgr = (dark.clamp(0, 1).permute(1, 2, 0).numpy()[..., ::-1] *
-                    255).round().astype(np.uint8)
-        label = night['data_samples'].gt_sem_seg.data[0].numpy()
+        label = night['data_samples'].gt_sem_seg.data[0].cpu().numpy()
         rows.append(
             np.concatenate([
-                day_bgr, dark_bgr, night['inputs'].permute(1, 2, 0).numpy(),
+                to_bgr_image(day['inputs']),
+                darkened_view(smm_model, day['inputs'], generator),
+                to_bgr_image(night['inputs']),
                 colourise(label, palette),
                 colourise(predict(baseline_model, night), palette),
                 colourise(predict(smm_model.task_model, night), palette)
