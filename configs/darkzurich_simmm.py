@@ -35,6 +35,12 @@ model = dict(
     night_exposure=dict(type='mmsimmm.NightExposureSampler', patch_size=64),
     byol_loss=dict(type='mmsimmm.BYOLLoss', loss_weight=0.1),
     ema_momentum=0.01)
+# Stage 2: two views per image, shared geometry, independent photometry
+# (view 1 is darkened); stage 1: whole day images at 256x512, no
+# augmentation. Validation runs from the start of stage 2 on.
+train_dataloader = dict(
+    dataset=dict(pipeline={{_base_.smm_train_pipeline}}))
+train_cfg = dict(darken_dataloader={{_base_.darken_dataloader}})
 # D and F are wrapped separately for DDP (two optimisers, one frozen at a time)
 model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',

@@ -56,4 +56,7 @@ def test_paper_setting_reads_real_layouts(tmp_path):
                  for v in cfg.val_dataloader]
     assert sizes == [2, 1]
     batch = next(iter(runner))
-    assert batch['inputs'][0].shape == (3, 384, 768)
+    # stage 2: two views (shared crop) per image
+    views = batch['inputs']
+    assert len(views) == 2
+    assert [tuple(v[0].shape) for v in views] == [(3, 384, 768)] * 2

@@ -172,8 +172,8 @@ def tiny_encoder_decoder_cfg(base_channels=8):
         path_channels=(16, 16, 16, 32),
         channels=16,
         norm_cfg=norm_cfg)
-    # the shipped R101 config's auxiliary head, narrowed
-    cfg.auxiliary_head = Config.fromfile(R101_CFG).model.auxiliary_head
+    # the shipped R101 config's optional auxiliary head, narrowed
+    cfg.auxiliary_head = Config.fromfile(R101_CFG).fcn_auxiliary_head
     cfg.auxiliary_head.update(in_channels=chans[2], channels=8,
                               norm_cfg=norm_cfg)
     return cfg
@@ -238,8 +238,16 @@ def test_r101_base_config():
     assert m.decode_head.type == 'mmsimmm.RefineNetHead'
     assert m.decode_head.num_classes == 19
     assert tuple(m.decode_head.path_channels) == (256, 256, 256, 512)
-    assert m.auxiliary_head.type == 'FCNHead'
-    assert m.auxiliary_head.in_index == 2
+    # the reference's head: no auxiliary head, element-wise dropout 0.5 on
+    # stages 3-4 and before the classifier, CE over non-void pixels
+    assert 'auxiliary_head' not in m
+    assert m.decode_head.dropout_ratio == 0.5
+    assert m.decode_head.input_dropout_ratio == 0.5
+    assert tuple(m.decode_head.input_dropout_indices) == (2, 3)
+    assert m.decode_head.elementwise_dropout
+    assert m.decode_head.loss_decode.avg_non_ignore
+    assert cfg.fcn_auxiliary_head.type == 'FCNHead'
+    assert cfg.fcn_auxiliary_head.in_index == 2
     assert cfg.norm_cfg.type == 'SyncBN'
 
     model_cfg = cfg.model.to_dict()

@@ -1,15 +1,18 @@
 """The train loop of SMM: darken (stage 1) and adapt (stage 2) iterations."""
 from typing import Dict, List, Optional, Sequence, Union
 
+from mmengine.hooks import ParamSchedulerHook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import DataLoader
 
-from mmsimmm.registry import LOOPS
+from mmsimmm.registry import HOOKS, LOOPS
 from mmsimmm.models.algorithms.sim_min_max import PHASE_KEY
 
 SCHEDULES = ('sequential', 'alternating')
+# the phase in which each optimiser (param_scheduler key) is stepped
+PHASE_OF_PART = dict(darkener='darken', task='adapt')
 
 
 def phase_plan(darken_iters: int,
@@ -20,8 +23,10 @@ def phase_plan(darken_iters: int,
 
     ``sequential``: all darken iterations, then all adapt iterations (the
     paper's default). ``alternating``: ``darken_steps_per_adapt`` darken
-    steps per adapt step (the paper's GAN-like variant) until one budget is
-    spent, then the rest of the other.
+    steps before each adapt step (the paper's GAN-like variant), ending on
+    an adapt step, so that every darken step can still change F: darken
+    steps beyond ``darken_steps_per_adapt * adapt_iters`` run first (a
+    warm-up of D), adapt steps beyond the darken budget run last.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"TwoPhaseTrainLoop: schedule '{schedule}' is not "
@@ -34,18 +39,56 @@ def phase_plan(darken_iters: int,
     if darken_steps_per_adapt < 1:
         raise ValueError('TwoPhaseTrainLoop: darken_steps_per_adapt must be '
                          f'>= 1, got {darken_steps_per_adapt}')
-    plan, darken_left, adapt_left = [], darken_iters, adapt_iters
-    while darken_left or adapt_left:
+    warm_up = max(0, darken_iters - darken_steps_per_adapt * adapt_iters)
+    plan, darken_left = ['darken'] * warm_up, darken_iters - warm_up
+    for _ in range(adapt_iters):
         steps = min(darken_steps_per_adapt, darken_left)
-        plan += ['darken'] * steps
+        plan += ['darken'] * steps + ['adapt']
         darken_left -= steps
-        if adapt_left:
-            plan.append('adapt')
-            adapt_left -= 1
-        if not adapt_left:
-            plan += ['darken'] * darken_left
-            darken_left = 0
     return plan
+
+
+@HOOKS.register_module()
+class PhaseParamSchedulerHook(ParamSchedulerHook):
+    """Steps each optimiser's schedulers on its own phase's iterations only,
+    at the place that step has in the sequential plan: the n-th darken step
+    counts as iteration n, the m-th adapt step as ``darken_iters + m``.
+
+    The schedules of a sequential config (darkener from 0, task from
+    ``darken_iters``) therefore mean the same under ``alternating``: D's
+    learning rate decays after its own k-th step, not after the k-th
+    iteration of both phases. :class:`TwoPhaseTrainLoop` installs this hook
+    in place of mmengine's ``ParamSchedulerHook`` for ``alternating``.
+    Schedulers under keys other than ``darkener`` / ``task`` step every
+    iteration.
+    """
+
+    def before_train(self, runner) -> None:
+        # a fresh run: the task schedulers start where the sequential plan
+        # would have them after stage 1 (a resumed run loads their state)
+        if runner.iter != 0 or not isinstance(runner.param_schedulers, dict):
+            return
+        darken_steps = runner.train_loop.darken_iters
+        for part, schedulers in runner.param_schedulers.items():
+            if PHASE_OF_PART.get(part) == 'adapt':
+                for scheduler in schedulers:
+                    if not scheduler.by_epoch:
+                        for _ in range(darken_steps):
+                            scheduler.step()
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        schedulers = runner.param_schedulers
+        if not isinstance(schedulers, dict):
+            return super().after_train_iter(runner, batch_idx, data_batch,
+                                            outputs)
+        phase = runner.train_loop.phase_of(batch_idx)
+        for part, part_schedulers in schedulers.items():
+            if PHASE_OF_PART.get(part, phase) != phase:
+                continue
+            for scheduler in part_schedulers:
+                if not scheduler.by_epoch:
+                    scheduler.step()
 
 
 def _check_scheduler_keys(runner) -> None:
@@ -60,6 +103,21 @@ def _check_scheduler_keys(runner) -> None:
     if missing:
         raise KeyError(f"param_scheduler has no entry for '{missing[0]}' "
                        f'(keys must be {sorted(parts)}; use [] for none)')
+
+
+def _install_phase_scheduler_hook(runner) -> None:
+    """Put :class:`PhaseParamSchedulerHook` in place of mmengine's plain
+    ``ParamSchedulerHook`` (same priority)."""
+    hooks = runner._hooks
+    for index, hook in enumerate(hooks):
+        if type(hook) is ParamSchedulerHook:
+            phase_hook = PhaseParamSchedulerHook()
+            phase_hook.priority = hook.priority
+            hooks[index] = phase_hook
+            print_log(
+                'TwoPhaseTrainLoop: alternating schedule; parameter '
+                'schedulers step on their own phase\'s iterations '
+                '(PhaseParamSchedulerHook)', logger='current')
 
 
 class _PhaseDispatchIterator:
@@ -100,6 +158,9 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
         darken_steps_per_adapt: k of the alternating schedule.
         darken_dataloader: optional dataloader (config) for stage 1, e.g.
             another batch size or crop.
+        val_begin: first iteration (counted from 1) after which validation
+            may run; ``None``: after the first adapt step (validating while
+            only D trains would re-score an unchanged F).
     """
 
     def __init__(self,
@@ -110,7 +171,7 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
                  schedule: str = 'sequential',
                  darken_steps_per_adapt: int = 1,
                  darken_dataloader: Optional[Union[DataLoader, Dict]] = None,
-                 val_begin: int = 1,
+                 val_begin: Optional[int] = None,
                  val_interval: int = 1000,
                  dynamic_intervals=None):
         self.plan = phase_plan(darken_iters, adapt_iters, schedule,
@@ -120,9 +181,14 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
                              'must be > 0')
         self.darken_iters, self.adapt_iters = darken_iters, adapt_iters
         self.schedule = schedule
+        if val_begin is None:
+            val_begin = (self.plan.index('adapt') + 1 if adapt_iters else
+                         len(self.plan) + 1)
         _check_scheduler_keys(runner)
         super().__init__(runner, dataloader, len(self.plan), val_begin,
                          val_interval, dynamic_intervals)
+        if schedule == 'alternating':
+            _install_phase_scheduler_hook(runner)
         iterators = dict(adapt=self.dataloader_iterator,
                          darken=self.dataloader_iterator)
         self.darken_dataloader = None

@@ -272,6 +272,14 @@ class RefineNetHead(BaseDecodeHead):
             blocks and final RCUs. The original RefineNet has none.
             ``self.norm_cfg`` is only used by the path reducing convs and by
             the projection to ``channels``. Default: None.
+        input_dropout_ratio (float): dropout on the inputs listed in
+            ``input_dropout_indices`` (the reference: 0.5 on the two deepest
+            ResNet stages). Default: 0 (none).
+        input_dropout_indices (Sequence[int]): indices of the selected
+            inputs that ``input_dropout_ratio`` applies to. Default: (2, 3).
+        elementwise_dropout (bool): element-wise ``nn.Dropout`` (the
+            reference) instead of mmseg's channel-wise ``nn.Dropout2d``, for
+            ``dropout_ratio`` and ``input_dropout_ratio``. Default: False.
         **kwargs: Arguments of :class:`BaseDecodeHead` (``in_channels`` must
             be a list with ``input_transform='multiple_select'``).
     """
@@ -283,10 +291,28 @@ class RefineNetHead(BaseDecodeHead):
                  num_output_rcus: int = 1,
                  num_final_rcus: int = 2,
                  block_norm_cfg: OptConfigType = None,
+                 input_dropout_ratio: float = 0.0,
+                 input_dropout_indices: Sequence[int] = (2, 3),
+                 elementwise_dropout: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         assert self.input_transform == 'multiple_select', \
             'RefineNetHead requires input_transform="multiple_select"'
+        if not 0.0 <= input_dropout_ratio < 1.0:
+            raise ValueError('RefineNetHead: input_dropout_ratio must be in '
+                             f'[0, 1), got {input_dropout_ratio}')
+        bad = [i for i in input_dropout_indices
+               if not 0 <= i < len(self.in_channels)]
+        if bad and input_dropout_ratio > 0:
+            raise ValueError(f'RefineNetHead: input_dropout_indices {bad} '
+                             f'out of range for {len(self.in_channels)} '
+                             'inputs')
+        dropout = nn.Dropout if elementwise_dropout else nn.Dropout2d
+        if self.dropout is not None and elementwise_dropout:
+            self.dropout = nn.Dropout(self.dropout_ratio)
+        self.input_dropout = (
+            dropout(input_dropout_ratio) if input_dropout_ratio > 0 else None)
+        self.input_dropout_indices = tuple(input_dropout_indices)
         path_channels = list(path_channels)
         assert len(path_channels) == len(self.in_channels), \
             f'len(path_channels)={len(path_channels)} must equal ' \
@@ -358,6 +384,11 @@ class RefineNetHead(BaseDecodeHead):
             Tensor: Shape (N, self.channels, H_0, W_0).
         """
         inputs = self._transform_inputs(inputs)
+        if self.input_dropout is not None:
+            inputs = [
+                self.input_dropout(x) if i in self.input_dropout_indices else x
+                for i, x in enumerate(inputs)
+            ]
         paths = [conv(x) for conv, x in zip(self.reduce_convs, inputs)]
         out = None
         for i in reversed(range(len(paths))):

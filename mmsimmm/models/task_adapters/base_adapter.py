@@ -4,7 +4,7 @@ The algorithm never inspects the task model's type: which layers are tapped,
 how a batch is unpacked, how inputs map to RGB in [0, 1] and which modules
 form the BYOL encoder are answered by the adapter of its library.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -41,21 +41,67 @@ class BaseTaskAdapter:
             chain inside the task model).
         feature_forward: method of the task model that runs exactly as far
             as ``darken_taps`` need (e.g. ``'extract_feat'``).
+        input_channel_order: ``'rgb'`` or ``'bgr'``: the channel order of
+            the task model's inputs after its data preprocessor. ``None``:
+            from the preprocessor's config (see
+            :meth:`set_preprocessor_cfg`): ``bgr_to_rgb`` / ``to_rgb`` ->
+            RGB, ``rgb_to_bgr`` -> BGR, no conversion -> BGR (mmcv loads
+            BGR); without a config, a preprocessor that swaps channels is
+            taken as ``bgr_to_rgb``.
     """
-    # attribute of the data preprocessor telling whether it swaps BGR->RGB
+    # attribute of the data preprocessor telling whether it swaps channels
     channel_conversion_attrs: Tuple[str, ...] = ('_channel_conversion', )
+    # config keys of the preprocessors of mmengine/mmseg/mmdet and
+    # mmpretrain/mmaction, and the order of the model inputs they produce
+    channel_conversion_keys = dict(
+        bgr_to_rgb='rgb', to_rgb='rgb', rgb_to_bgr='bgr')
+    # dimensions of one sample's input: (C, H, W)
+    sample_ndim = 3
 
     def __init__(self,
                  darken_taps: Sequence[str] = ('backbone', ),
                  online_tap: str = 'backbone',
                  encoder_modules: Sequence[str] = ('backbone', ),
-                 feature_forward: str = 'extract_feat'):
+                 feature_forward: str = 'extract_feat',
+                 input_channel_order: Optional[str] = None):
         self.darken_taps = list(darken_taps)
         self.online_tap = online_tap
         self.encoder_modules = list(encoder_modules)
         self.feature_forward = feature_forward
+        self.input_channel_order = self._check_order(input_channel_order)
+        self._order_from_cfg: Optional[str] = None
 
     # ---- colour space: the darkener works on RGB in [0, 1] ----
+    def _check_order(self, order: Optional[str]) -> Optional[str]:
+        if order not in (None, 'rgb', 'bgr'):
+            raise ValueError(f'{type(self).__name__}: input_channel_order '
+                             f"must be 'rgb', 'bgr' or None, got {order!r}")
+        return order
+
+    def set_preprocessor_cfg(self, cfg: Optional[dict]) -> None:
+        """Read the input channel order from the task model's data
+        preprocessor config (the built module only keeps "swaps channels",
+        not in which direction)."""
+        if not cfg:
+            return
+        flags = [key for key in self.channel_conversion_keys if cfg.get(key)]
+        if len(flags) > 1:
+            raise ValueError(f'{type(self).__name__}: data_preprocessor sets '
+                             f'both {flags[0]} and {flags[1]}')
+        self._order_from_cfg = (self.channel_conversion_keys[flags[0]]
+                                if flags else 'bgr')
+
+    def input_order(self, preprocessor: nn.Module) -> str:
+        """'rgb' or 'bgr': the channel order of the model inputs."""
+        if self.input_channel_order is not None:
+            return self.input_channel_order
+        if self._order_from_cfg is not None:
+            return self._order_from_cfg
+        swaps = any(
+            getattr(preprocessor, attr, False)
+            for attr in self.channel_conversion_attrs)
+        return 'rgb' if swaps else 'bgr'
+
     def _normalisation(self, preprocessor: nn.Module, like: Tensor):
         if getattr(preprocessor, '_enable_normalize', False):
             mean = preprocessor.mean.to(like).reshape(1, -1, 1, 1)
@@ -63,10 +109,7 @@ class BaseTaskAdapter:
         else:
             mean = like.new_zeros(1, 1, 1, 1)
             std = like.new_ones(1, 1, 1, 1)
-        swaps_to_rgb = any(
-            getattr(preprocessor, attr, False)
-            for attr in self.channel_conversion_attrs)
-        return mean, std, not swaps_to_rgb
+        return mean, std, self.input_order(preprocessor) == 'bgr'
 
     def to_unit_rgb(self, preprocessor: nn.Module, inputs: Tensor) -> Tensor:
         """Model inputs (normalised, maybe BGR) -> RGB images in [0, 1],
@@ -82,6 +125,40 @@ class BaseTaskAdapter:
         mean, std, is_bgr = self._normalisation(preprocessor, img)
         img = img.flip(1) if is_bgr else img
         return (img * 255.0 - mean) / std
+
+    # ---- batches holding several views of each image ----
+    def split_view_batch(self, data: dict) -> Optional[List[dict]]:
+        """The views of a multi-view batch as ordinary batches, or ``None``
+        for an ordinary batch.
+
+        A pipeline that packs V views per sample (mmpretrain's ``MultiView``
+        + ``PackInputs``, or ``mmsimmm.PairedPhotometricViews`` +
+        ``mmsimmm.PackViews``) gives each sample ``inputs = [view_0, ...]``;
+        collated, ``data['inputs']`` holds V per-view batches (tuples of N
+        ``(C, H, W)`` tensors under ``pseudo_collate``, ``(N, C, H, W)``
+        tensors under ``default_collate``). Each returned batch is ``data``
+        with ``inputs`` = view v (a list, as preprocessors expect) and the
+        same ``data_samples``, ready for the task's data preprocessor.
+        """
+        inputs = data.get('inputs') if isinstance(data, dict) else None
+        if not isinstance(inputs, (list, tuple)) or not inputs:
+            return None
+        first = inputs[0]
+        if isinstance(first, Tensor) and first.dim() == self.sample_ndim:
+            return None  # N samples of one view (pseudo_collate)
+        is_view = (isinstance(first, (list, tuple))
+                   or (isinstance(first, Tensor)
+                       and first.dim() == self.sample_ndim + 1))
+        if not is_view:
+            raise TypeError(
+                f"{type(self).__name__}: data['inputs'] holds "
+                f'{type(first).__name__} of shape '
+                f"{tuple(getattr(first, 'shape', ()))}; expected samples "
+                f'with {self.sample_ndim} dimensions or views of them')
+        return [
+            dict(data, inputs=view if isinstance(view, Tensor) else
+                 list(view)) for view in inputs
+        ]
 
     # ---- forwards ----
     def extract_features(self, task_model: nn.Module, inputs: Tensor):

@@ -15,6 +15,7 @@ class MMPretrainTaskAdapter(BaseTaskAdapter):
                  darken_taps=('backbone', ),
                  online_tap='neck',
                  encoder_modules=('backbone', 'neck'),
-                 feature_forward='extract_feat'):
+                 feature_forward='extract_feat',
+                 input_channel_order=None):
         super().__init__(darken_taps, online_tap, encoder_modules,
-                         feature_forward)
+                         feature_forward, input_channel_order)
