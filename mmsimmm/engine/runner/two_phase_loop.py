@@ -11,6 +11,9 @@ from mmsimmm.registry import HOOKS, LOOPS
 from mmsimmm.models.algorithms.sim_min_max import PHASE_KEY
 
 SCHEDULES = ('sequential', 'alternating')
+# log scalars both phases write under one name (the summed loss of
+# ``parse_losses``, the clipped gradient norm of an ``OptimWrapper``)
+SHARED_LOG_SCALARS = ('train/loss', 'train/grad_norm')
 # the phase in which each optimiser (param_scheduler key) is stepped
 PHASE_OF_PART = dict(darkener='darken', task='adapt')
 
@@ -181,6 +184,7 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
                              'must be > 0')
         self.darken_iters, self.adapt_iters = darken_iters, adapt_iters
         self.schedule = schedule
+        self._phase_log_scalars: Dict[str, dict] = {}
         if val_begin is None:
             val_begin = (self.plan.index('adapt') + 1 if adapt_iters else
                          len(self.plan) + 1)
@@ -213,10 +217,26 @@ class TwoPhaseTrainLoop(IterBasedTrainLoop):
     def phase(self) -> str:
         return self.phase_of(self._iter)
 
+    def _swap_phase_log_scalars(self, leaving: str, entering: str) -> None:
+        """Logs show each phase's own values: the leaving phase's scalars
+        (its ``train/<phase>.*`` keys, the total loss and gradient norm, with
+        their smoothing windows) are set aside and the entering phase's
+        are put back, so stage 2 never repeats stage 1's last values."""
+        scalars = self.runner.message_hub.log_scalars
+        stash = self._phase_log_scalars.setdefault(leaving, {})
+        for key in list(scalars):
+            if key in SHARED_LOG_SCALARS or key.startswith(
+                    f'train/{leaving}.'):
+                stash[key] = scalars.pop(key)
+        scalars.update(self._phase_log_scalars.pop(entering, {}))
+
     def run_iter(self, data_batch) -> None:
         message_hub = self.runner.message_hub
         message_hub.update_info('iter', self._iter)
         message_hub.update_info(PHASE_KEY, self.phase)
+        if self._iter > 0 and self.phase_of(self._iter - 1) != self.phase:
+            self._swap_phase_log_scalars(self.phase_of(self._iter - 1),
+                                         self.phase)
         if self.schedule == 'sequential' and (
                 self._iter == 0 or self.phase_of(self._iter - 1) != self.phase):
             print_log(f'TwoPhaseTrainLoop: {self.phase} phase from iteration '
