@@ -70,11 +70,23 @@ def _dataset_paths(dataset: dict) -> List[str]:
     if nested:
         return [p for d in nested for p in _dataset_paths(d)]
     root = dataset.get('data_root', '') or ''
+    if '://' in root:  # remote storage: not checked
+        return []
     prefixes = dataset.get('data_prefix', {}) or {}
-    paths = [osp.join(root, p) for p in prefixes.values() if p]
+    if isinstance(prefixes, str):  # mmpretrain's data_prefix='train'
+        prefixes = dict(img_path=prefixes)
+    paths = [
+        osp.join(root, p) for p in prefixes.values()
+        if isinstance(p, str) and p and '://' not in p
+    ]
     if dataset.get('ann_file'):
         paths.append(osp.join(root, dataset['ann_file']))
     return paths or ([root] if root else [])
+
+
+def _holds_files(directory: str) -> bool:
+    """Whether any file lies under ``directory`` (stops at the first)."""
+    return any(files for _, _, files in os.walk(directory))
 
 
 def check_data_paths(cfg: Config, keys: Iterable[str]) -> None:
@@ -90,8 +102,11 @@ def check_data_paths(cfg: Config, keys: Iterable[str]) -> None:
                 if not osp.exists(path):
                     raise SystemExit(
                         f'{key}: data path not found: {path} (lay the '
-                        'dataset out as mmseg documents, see README '
+                        'dataset out as its library documents, see README '
                         "'Datasets', or override data_root)")
+                if osp.isdir(path) and not _holds_files(path):
+                    raise SystemExit(f'{key}: data path holds no files: '
+                                     f'{path}')
     load_from = cfg.get('load_from', None)
     if load_from and not osp.isfile(load_from) and '://' not in load_from:
         raise SystemExit(f'load_from: checkpoint not found: {load_from}')
