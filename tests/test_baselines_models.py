@@ -257,3 +257,31 @@ def test_mixstyle_backbone_bad_stage_name():
                               after_stages=('layer9', )))
     with pytest.raises(ValueError, match='after_stages must be'):
         add_mixstyle(torch.nn.Linear(2, 2), after_stages='layer1')
+
+
+def test_wrappers_around_an_mmpretrain_resnet():
+    """The same wrappers serve classification (mmpretrain's ResNet)."""
+    resnet = dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
+                  out_indices=(3, ))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ciconv = MODELS.build(dict(type='mmsimmm.CIConvBackbone',
+                                   backbone=resnet))
+        mixed = MODELS.build(dict(type='mmsimmm.MixStyleBackbone',
+                                  backbone=resnet, p=1.0))
+        plain = MODELS.build(resnet)
+    mixed.load_state_dict(plain.state_dict(), strict=True)
+    x = _textured_rgb(n=2, size=32, seed=5)
+    ciconv.eval()
+    with torch.no_grad():
+        out, out_dark = ciconv(x)[0], ciconv(x * 0.1)[0]
+    assert ciconv.backbone.conv1.in_channels == 1 and out.shape[1] == 64
+    assert (out - out_dark).abs().max() < 1e-2 * out.abs().max()
+    mixed.eval()
+    plain.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(mixed(x)[0], plain(x)[0])
+    mixed.train()
+    plain.train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert not torch.allclose(mixed(x)[0], plain(x)[0], atol=1e-4)
