@@ -2,6 +2,7 @@
 builds its model and pipelines and trains + tests a couple of iterations on a
 tiny Cityscapes-layout tree, starting from a day checkpoint like the rows of
 the night table."""
+import glob
 import os.path as osp
 
 import pytest
@@ -73,7 +74,6 @@ def _bn_stats(model):
 
 
 def test_all_baseline_configs_are_tested():
-    import glob
     found = {osp.basename(p)[:-3]
              for p in glob.glob(osp.join(BASELINES, '*.py'))}
     assert found == set(NAMES)

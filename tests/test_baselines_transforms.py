@@ -68,7 +68,7 @@ def test_darken_gamma_noise_matches_numpy():
 @pytest.mark.parametrize('mode,expected_mean', [
     # x = 0.5: E[0.5 * b], b ~ U(0.1, 1)
     ('brightness', 0.5 * 0.55),
-    # E[b] * E[0.5 ** g], g ~ U(1, 5): E[0.5 ** g] = (0.5**5 - 0.5) / (4 ln 0.5)
+    # E[b] * E[0.5**g], g ~ U(1, 5); E[0.5**g] = (0.5**5 - 0.5) / (4 ln 0.5)
     ('gamma', 0.55 * (0.5**5 - 0.5) / (4 * np.log(0.5))),
 ])
 def test_darken_mean_matches_closed_form(mode, expected_mean):
