@@ -1,4 +1,5 @@
 """Similarity Min-Max (Luo et al., ICCV 2023) as an mmengine ``BaseModel``."""
+import logging
 from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -13,16 +14,38 @@ from torch import Tensor
 from mmsimmm.registry import MODELS, TASK_ADAPTERS
 from ..losses import feature_similarity
 from ..task_adapters import BaseTaskAdapter, flatten_features, unwrap
+from ..task_adapters.selection import task_adapter_cfg
 from ..utils import FeatureRecorder, quantize_8bit
 
 PHASE_KEY = 'smm_phase'
 PHASES = ('darken', 'adapt')
+SECOND_VIEW_KEY = 'second_view'  # preprocessed second view of a batch
 DEFAULT_DARKEN_LOSSES = dict(
     similarity=dict(type='mmsimmm.FeatureSimilarityLoss', loss_weight=0.1),
     tv=dict(type='mmsimmm.LooseTVLoss', margin=0.02, loss_weight=1600.0),
     color=dict(type='mmsimmm.ColorConsistencyLoss', loss_weight=25.0),
     exposure=dict(type='mmsimmm.ExposureLoss', patch_size=1, loss_weight=10.0),
     flexibility=dict(type='mmsimmm.FlexibilityLoss', loss_weight=1.0))
+
+
+def with_preprocessor(task_model: dict,
+                      data_preprocessor: Optional[dict]) -> dict:
+    """The task model config, given ``data_preprocessor`` if it has none
+    (mmpretrain and mmaction2 configs keep it at the top level, untyped; the
+    Runner merges it into the outer model, this wrapper). A task model
+    config with its own keeps it (mmseg configs repeat the same dict)."""
+    if data_preprocessor is None:
+        return task_model
+    own = task_model.get('data_preprocessor', None)
+    if own is None:
+        return type(task_model)(task_model,
+                                data_preprocessor=data_preprocessor)
+    if dict(own) != dict(data_preprocessor):
+        print_log(
+            'SimMinMax: task_model.data_preprocessor differs from the '
+            "config's data_preprocessor; the task model's is used",
+            logger='current', level=logging.WARNING)
+    return task_model
 
 
 @contextmanager
@@ -59,7 +82,9 @@ class SimMinMax(BaseModel):
         task_model: the downstream model config (e.g. an mmseg
             ``EncoderDecoder`` with ``_scope_='mmseg'``), built unmodified.
         darkener: config of D.
-        task_adapter: config of the adapter of the task's library.
+        task_adapter: config of the adapter of the task's library; without
+            a ``type`` (or ``None``), the adapter registered for the task
+            model's library (``task_models`` of the adapters).
         projector / predictor: BYOL neck configs; ``None`` disables L_F^sim.
         darken_losses: dict of named stage-1 losses; omit a name to ablate it
             (``similarity`` is L_D^sim).
@@ -77,7 +102,10 @@ class SimMinMax(BaseModel):
             CE(day) + CE(night) exactly (both views share labels).
         seed: base of the per-iteration random generator; ``None`` takes
             torch's initial seed (the runner's seed), so resume is exact.
-        data_preprocessor: defaults to the task model's.
+        data_preprocessor: the task model's, where its library's configs
+            keep it at the top level (mmpretrain, mmaction2; the Runner
+            passes it here): it is given to a task model config without
+            one. SMM always runs the task model's own preprocessor.
     """
     optim_parts = dict(
         darkener=('darkener', ), task=('task_model', 'projector', 'predictor'))
@@ -85,7 +113,7 @@ class SimMinMax(BaseModel):
     def __init__(self,
                  task_model: dict,
                  darkener: dict = dict(type='mmsimmm.CurveDarkener'),
-                 task_adapter: dict = dict(type='MMSegTaskAdapter'),
+                 task_adapter: Optional[dict] = None,
                  projector: Optional[dict] = None,
                  predictor: Optional[dict] = None,
                  darken_losses: Optional[dict] = None,
@@ -101,14 +129,15 @@ class SimMinMax(BaseModel):
                  seed: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.task_model = MODELS.build(task_model)
-        if data_preprocessor is None:
-            self.data_preprocessor = self.task_model.data_preprocessor
+        super().__init__(init_cfg=init_cfg)
+        self.task_model = MODELS.build(
+            with_preprocessor(task_model, data_preprocessor))
+        self.data_preprocessor = self.task_model.data_preprocessor
         self.darkener = MODELS.build(darkener)
         # adapters live only in mmsimmm's registry, whatever the default scope
         self.task_adapter: BaseTaskAdapter = TASK_ADAPTERS.build(
-            dict(task_adapter, _scope_='mmsimmm'))
+            dict(task_adapter_cfg(task_adapter, self.task_model),
+                 _scope_='mmsimmm'))
         if (projector is None) != (predictor is None):
             raise ValueError('SimMinMax: give both projector and predictor '
                              '(BYOL) or neither')
@@ -212,10 +241,26 @@ class SimMinMax(BaseModel):
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         phase = self.current_phase()
-        data = self.data_preprocessor(data, True)
+        data = self._preprocess(data)
         if phase == 'darken':
             return self._darken_step(data, optim_wrapper['darkener'])
         return self._adapt_step(data, optim_wrapper['task'])
+
+    def _preprocess(self, data: Union[dict, tuple, list]) -> dict:
+        """The task preprocessor's batch. A batch holding two augmented
+        views of each image (e.g. mmpretrain's ``MultiView`` + ``PackInputs``,
+        see ``BaseTaskAdapter.split_view_batch``) gives the first view as
+        ``inputs`` and the second under ``SECOND_VIEW_KEY``: stage 1 uses the
+        first, stage 2 darkens the second."""
+        views = self.task_adapter.split_view_batch(data)
+        if views is None:
+            return self.data_preprocessor(data, True)
+        if len(views) != 2:
+            raise ValueError(f'SimMinMax: the batch holds {len(views)} views '
+                             'of each image; SMM takes 1 or 2')
+        first, second = (self.data_preprocessor(v, True) for v in views)
+        first[SECOND_VIEW_KEY] = second['inputs']
+        return first
 
     def _darken_step(self, data: dict,
                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
@@ -276,11 +321,13 @@ class SimMinMax(BaseModel):
                     optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         adapter = self.task_adapter
         inputs, data_samples = data['inputs'], data['data_samples']
+        # a two-view batch darkens its second view, else the day view itself
+        to_darken = data.get(SECOND_VIEW_KEY, inputs)
         with torch.no_grad():
-            day = adapter.to_unit_rgb(self.data_preprocessor, inputs)
+            day = adapter.to_unit_rgb(self.data_preprocessor, to_darken)
             dark = self.darken_view(day, self._generator(day.device))
             dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
-                                                inputs)
+                                                to_darken)
         both = torch.cat([inputs, dark_inputs])
         both_samples = adapter.repeat_samples(data_samples, 2)
         task_model = unwrap(self.task_model)

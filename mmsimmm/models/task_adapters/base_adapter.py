@@ -57,6 +57,10 @@ class BaseTaskAdapter:
         bgr_to_rgb='rgb', to_rgb='rgb', rgb_to_bgr='bgr')
     # dimensions of one sample's input: (C, H, W)
     sample_ndim = 3
+    # task models this adapter is SimMinMax's default for: a library
+    # ('mmseg') or one class of it ('mmpretrain.ImageToImageRetriever');
+    # see task_adapters.selection
+    task_models: Tuple[str, ...] = ()
 
     def __init__(self,
                  darken_taps: Sequence[str] = ('backbone', ),

@@ -10,6 +10,7 @@ class MMPretrainTaskAdapter(BaseTaskAdapter):
     target copying backbone + neck. Use a pooled projector
     (``BYOLProjector(in_channels=512)``)."""
     channel_conversion_attrs = ('to_rgb', )
+    task_models = ('mmpretrain', )
 
     def __init__(self,
                  darken_taps=('backbone', ),

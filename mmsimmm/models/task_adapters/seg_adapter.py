@@ -10,4 +10,5 @@ class MMSegTaskAdapter(BaseTaskAdapter):
     encoder is the backbone alone, so a decode head or neck is not copied
     into the EMA target."""
     channel_conversion_attrs = ('channel_conversion', '_channel_conversion')
+    task_models = ('mmseg', )
 
