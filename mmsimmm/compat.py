@@ -1,21 +1,35 @@
-"""Compatibility fixes for upstream breakages of the pinned stack, applied once at import.
+"""Compatibility fixes for the pinned stack and safe checkpoint loading,
+applied once at import.
 
 Each fix touches no installed file and is a no-op where upstream is already fine:
 
 * mmaction2 1.2.0 wheels lack ``mmaction/models/localizers/drn/`` (open-mmlab/mmaction2#2714),
   so ``import mmaction.models`` fails. We register stub modules exposing ``DRN = None``
   (DRN, a temporal-grounding localizer, is simply unavailable).
-* torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 pickles
-  ``HistoryBuffer`` and numpy objects in every checkpoint, so ``load_from`` / ``--resume``
-  fail. We set ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` unless the user chose otherwise.
-  This restores full unpickling: only load checkpoints you trust.
+* Checkpoints load with torch's ``weights_only=True`` (never with full unpickling):
+  numpy scalars and dtypes, which mmengine writes into checkpoint metadata, are
+  allow-listed; mmengine's local checkpoint loader is replaced by one that turns a
+  refused, truncated or corrupt file into a one-line :class:`CheckpointError`
+  naming the file (and, for a refused one, how to convert it if trusted). The
+  package's checkpoints keep the MessageHub as plain data
+  (:class:`mmsimmm.engine.hooks.PlainMessageHubHook`), so they load safely.
 """
 import importlib.util
 import os
+import os.path as osp
+import pickle
+import re
 import sys
 import types
+import zipfile
+from typing import List
 
-WEIGHTS_ONLY_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+import numpy as np
+import torch
+
+from .errors import CheckpointError
+
+CONVERT_TOOL = 'tools/convert_checkpoint.py'
 
 
 def _mmaction_drn_missing() -> bool:
@@ -45,10 +59,107 @@ def stub_mmaction_drn() -> bool:
     return True
 
 
-def allow_full_checkpoint_unpickling() -> None:
-    os.environ.setdefault(WEIGHTS_ONLY_ENV, '1')
+def harmless_numpy_globals() -> list:
+    """numpy scalar reconstruction and dtypes: they build numbers and type
+    descriptions only (no arrays, no callables of the user's choice)."""
+    allowed = [np.core.multiarray.scalar, np.dtype]
+    numeric = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+               np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+               np.float64)
+    # numpy >= 1.25 pickles a dtype by its class (numpy.dtypes.Float64DType)
+    allowed += [type(np.dtype(t)) for t in numeric
+                if type(np.dtype(t)) is not np.dtype]
+    return allowed
+
+
+def allow_harmless_numpy_globals() -> None:
+    torch.serialization.add_safe_globals(harmless_numpy_globals())
+
+
+def unsafe_globals(filename: str) -> List[str]:
+    """The globals of ``filename``'s pickle that ``weights_only`` refuses
+    (read without unpickling); [] if the file cannot be scanned."""
+    try:
+        return list(
+            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
+    except Exception:  # a truncated / legacy file: no list to give
+        return []
+
+
+def _is_damage(error: Exception) -> bool:
+    if isinstance(error, (EOFError, zipfile.BadZipFile)):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and (
+        'PytorchStreamReader' in text or 'zip archive' in text
+        or 'unexpected EOF' in text)
+
+
+def safe_load_checkpoint(filename: str, map_location=None):
+    """``torch.load(filename, weights_only=True)`` with one-line errors.
+
+    Raises:
+        CheckpointError: the file is missing, holds objects that
+            ``weights_only`` refuses (the message names them and says how to
+            convert a trusted file), or is truncated / corrupt.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise CheckpointError(f'{filename}: checkpoint not found')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as error:
+        refused = unsafe_globals(filename)
+        if not refused:
+            found = re.findall(r'GLOBAL ([\w.]+)', str(error))
+            refused = found[:1]
+        if refused:
+            raise CheckpointError(
+                f'{filename}: refused to load: it pickles '
+                f'{", ".join(sorted(set(refused)))}, which could run code '
+                f"(torch.load weights_only=True). If you trust the file, "
+                f'convert it once: python {CONVERT_TOOL} --trust {filename} '
+                f'{osp.splitext(filename)[0]}_safe.pth') from None
+        raise CheckpointError(f'{filename}: not a readable checkpoint '
+                              f'(truncated or corrupt: {error})') from None
+    except Exception as error:
+        if _is_damage(error):
+            message = str(error).strip().splitlines()[0]
+            raise CheckpointError(
+                f'{filename}: not a readable checkpoint (truncated or '
+                f'corrupt: {message})') from None
+        raise
+
+
+def load_local_checkpoint(filename: str, map_location=None):
+    """mmengine's loader of local paths, with :func:`safe_load_checkpoint`."""
+    return safe_load_checkpoint(filename, map_location)
+
+
+def register_safe_checkpoint_loader() -> None:
+    """Replace mmengine's loader of local files (``load_from``, ``--resume``,
+    ``load_checkpoint``) by :func:`load_local_checkpoint`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def init_cpu_distributed(launcher: str) -> bool:
+    """Start a gloo process group for a ``--launcher pytorch`` run on a
+    machine without CUDA, which mmengine's ``init_dist`` cannot do (it calls
+    ``torch.cuda.set_device``; and nccl needs CUDA, whatever ``dist_cfg``
+    says). The Runner then skips its own ``init_dist``. Returns whether it
+    started one."""
+    import torch.distributed as dist
+    if launcher != 'pytorch' or torch.cuda.is_available() or (
+            dist.is_initialized()):
+        return False
+    dist.init_process_group(backend='gloo')
+    return True
 
 
 def apply_all() -> None:
     stub_mmaction_drn()
-    allow_full_checkpoint_unpickling()
+    allow_harmless_numpy_globals()
+    register_safe_checkpoint_loader()

@@ -62,12 +62,15 @@ def test_mmaction_imports_without_editing_installed_files():
     assert compat.stub_mmaction_drn() is False  # idempotent
 
 
-def test_weights_only_default_is_lifted_for_mmengine_checkpoints(tmp_path):
+def test_import_keeps_torch_weights_only_loading(tmp_path):
+    import os
     from mmengine.logging import HistoryBuffer
+    from mmengine.runner.checkpoint import _load_checkpoint
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
     path = tmp_path / 'ckpt.pth'
     torch.save(dict(message_hub=HistoryBuffer()), path)
-    from mmengine.runner.checkpoint import _load_checkpoint
-    assert 'message_hub' in _load_checkpoint(str(path), map_location='cpu')
+    with pytest.raises(compat.CheckpointError, match='convert_checkpoint'):
+        _load_checkpoint(str(path), map_location='cpu')
 
 
 def test_version_check_says_what_is_wrong(monkeypatch):

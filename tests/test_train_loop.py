@@ -126,6 +126,8 @@ def smm_config(data_root, work_dir, darken_iters=4, adapt_iters=4, **loop):
                                 interval=2),
                 logger=dict(type='LoggerHook', interval=1)),
             log_processor=dict(by_epoch=False),
+            custom_hooks=[dict(type='mmsimmm.PlainMessageHubHook'),
+                          dict(type='mmsimmm.FiniteLossHook')],
             env_cfg=dict(dist_cfg=dict(backend='gloo')),
             randomness=dict(seed=0),
             log_level='WARNING'))

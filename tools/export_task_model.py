@@ -5,14 +5,17 @@ checkpoint (e.g. for mmseg's own tools, inferencers and deployment).
 
 The result holds ``state_dict`` (the task model's keys, without the
 ``task_model.`` prefix) and ``meta``; it loads with ``strict=True`` into the
-model of the task config the SMM config wrapped.
+model of the task config the SMM config wrapped. Both files are read and
+written for ``torch.load(weights_only=True)``.
 """
 import argparse
 import os
 import os.path as osp
 
-import mmsimmm  # noqa: F401  (compatibility fixes for checkpoint loading)
 import torch
+
+from mmsimmm.compat import safe_load_checkpoint
+from mmsimmm.errors import CheckpointError
 
 PREFIX = 'task_model.'
 
@@ -39,8 +42,12 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     try:
-        exported = export_task_model(
-            torch.load(args.checkpoint, map_location='cpu'))
+        # weights_only=True: a crafted file cannot run code here
+        checkpoint = safe_load_checkpoint(args.checkpoint, map_location='cpu')
+    except CheckpointError as error:
+        raise SystemExit(error.one_line())
+    try:
+        exported = export_task_model(checkpoint)
     except ValueError as error:
         raise SystemExit(f'{args.checkpoint}: {error}')
     # write next to the target, then rename: a failed run leaves OUT intact

@@ -1,4 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .adabn_hook import AdaBNHook, reestimate_bn_statistics  # noqa: F401
+from .finite_loss_hook import FiniteLossHook
+from .plain_message_hub_hook import (PlainMessageHubHook,
+                                     make_checkpoint_plain,
+                                     message_hub_from_plain,
+                                     message_hub_to_plain)
 
-__all__ = ['AdaBNHook', 'reestimate_bn_statistics']
+__all__ = [
+    'AdaBNHook', 'reestimate_bn_statistics', 'FiniteLossHook',
+    'PlainMessageHubHook', 'make_checkpoint_plain', 'message_hub_to_plain',
+    'message_hub_from_plain'
+]
