@@ -6,9 +6,11 @@ from .augmentations import (PairedCutout, PerViewColorJitter,
 from .darkening import RandomDarken
 from .evaluation import ResizeForEvaluation
 from .exposure_normalize import ExposureNormalize, mean_pixel_value
+from .loading import CheckedLoadAnnotations, CheckedLoadImageFromFile
 from .multi_view import PackViews, PairedPhotometricViews
 
 __all__ = [
+    'CheckedLoadImageFromFile', 'CheckedLoadAnnotations',
     'RandomDarken', 'ExposureNormalize', 'mean_pixel_value',
     'PairedPhotometricViews', 'PackViews', 'RandomCenterZoom',
     'PerViewGaussianBlur', 'PairedCutout', 'PerViewColorJitter',
