@@ -13,3 +13,6 @@ _base_ = [
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0)
+# checkpoints that load with torch.load(weights_only=True) (--resume, and
+# load_from of the next stage): the message hub stored as plain data
+custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]

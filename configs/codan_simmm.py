@@ -30,3 +30,6 @@ model_wrapper_cfg = dict(
     broadcast_buffers=False,
     find_unused_parameters=True)
 randomness = dict(seed=0)
+# checkpoints that load with torch.load(weights_only=True) (--resume, and
+# load_from of the next stage): the message hub stored as plain data
+custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]

@@ -1,6 +1,7 @@
 """CPU demo of Similarity Min-Max on embedded synthetic street scenes.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--seed 0]
+    python tools/demo.py --task cls [...]   (classification: tools/demo_cls.py)
 
 1. makes the day/night dataset (mmsimmm.datasets.synthetic_streets; no
    download, deterministic by seed);
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 import warnings
 
@@ -202,8 +204,15 @@ def picture_grid(path, smm_model, baseline_model, day_set, night_set,
     cv2.imwrite(path, np.concatenate([header, grid], 0))
 
 
+TASKS = ('seg', 'cls')
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--task', choices=TASKS, default='seg',
+        help='seg: street scenes (mmseg, this demo); cls: object images '
+        '(mmpretrain; tools/demo_cls.py, see its --help)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int, default=300)
@@ -217,6 +226,12 @@ def parse_args():
 
 
 def main():
+    # --task cls hands all options to the classification demo
+    task = argparse.ArgumentParser(add_help=False)
+    task.add_argument('--task', choices=TASKS, default='seg')
+    if task.parse_known_args()[0].task == 'cls':
+        import demo_cls
+        return demo_cls.main(sys.argv[1:])
     args = parse_args()
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     work_dir = osp.abspath(args.work_dir)

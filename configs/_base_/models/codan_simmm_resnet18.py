@@ -7,10 +7,9 @@ model = dict(
     _delete_=True,
     type='mmsimmm.SimMinMax',
     task_model={{_base_.model}},
-    # the adapter follows the task model's library (mmpretrain); L_D^sim on
-    # ResNet-18 layer4, BYOL on the pooled neck feature
-    task_adapter=dict(
-        type='MMPretrainTaskAdapter', darken_taps=('backbone.layer4', )),
+    # the adapter follows the task model's library (MMPretrainTaskAdapter):
+    # L_D^sim on ResNet-18 layer4, BYOL on the pooled neck feature
+    task_adapter=dict(darken_taps=('backbone.layer4', )),
     darkener=dict(type='mmsimmm.CurveDarkener'),
     # stage 1: E ~ U(0, 0.5); flexibility weight 5 for classification
     darken_exposure_range=(0.0, 0.5),

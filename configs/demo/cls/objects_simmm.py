@@ -1,0 +1,41 @@
+# CPU demo, classification, SMM: the baseline's F after `pretrain_iters` day
+# iterations (load_from, set by `tools/demo.py --task cls`), then stage 1
+# (darkener) and stage 2 (two views of each day image, the second darkened)
+# with the paper's classification settings
+# (configs/_base_/models/codan_simmm_resnet18.py).
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/models/codan_simmm_resnet18.py',
+    '../../_base_/datasets/codan_synthetic_objects_64x64.py',
+]
+load_from = 'work_dirs/demo_cls/baseline/iter_600.pth'
+darken_iters = 150
+adapt_iters = 300
+train_dataloader = dict(dataset=dict(pipeline={{_base_.two_view_pipeline}}))
+optim_wrapper = dict(
+    constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',
+    darkener=dict(
+        optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4),
+        clip_grad=dict(max_norm=0.1)),
+    task=dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-5)))
+param_scheduler = dict(
+    darkener=[],
+    task=[
+        dict(type='CosineAnnealingLR', eta_min=1e-5, begin=darken_iters,
+             end=darken_iters + adapt_iters, by_epoch=False)
+    ])
+train_cfg = dict(
+    type='mmsimmm.TwoPhaseTrainLoop',
+    darken_iters=darken_iters,
+    adapt_iters=adapt_iters,
+    val_interval=darken_iters + adapt_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                    interval=darken_iters + adapt_iters, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)
+# checkpoints that load with torch.load(weights_only=True) (--resume, and
+# load_from of the next stage): the message hub stored as plain data
+custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]
