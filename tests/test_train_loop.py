@@ -192,16 +192,35 @@ def test_schedulers_and_validation_metrics(uninterrupted):
     assert 'val/night_driving/mIoU' in scalars
 
 
-@pytest.mark.parametrize('resume_iter', [2, 6])
-def test_resume_mid_stage_matches_uninterrupted(uninterrupted, data_root,
-                                                tmp_path, resume_iter):
-    import shutil
-    source = osp.join(uninterrupted['work_dir'], f'iter_{resume_iter}.pth')
-    shutil.copy(source, tmp_path / f'iter_{resume_iter}.pth')
+class _Killed(Exception):
+    pass
+
+
+# checkpoints every 2 iterations of 4 darken + 4 adapt: killed after 3
+# (mid stage 1), 4 (at the switch, its checkpoint written), 5 (first adapt
+# step lost) and 7 (mid stage 2), --resume continues from 2, 4, 4 and 6
+@pytest.mark.parametrize('killed_after', [3, 4, 5, 7])
+def test_killed_run_resumes_to_the_uninterrupted_weights(
+        uninterrupted, data_root, tmp_path, killed_after):
+    from mmengine.hooks import Hook
+
+    class Kill(Hook):
+        priority = 'LOWEST'  # after the CheckpointHook, as a real kill
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter + 1 == killed_after:
+                raise _Killed
+
     cfg = smm_config(data_root, tmp_path)
-    cfg.experiment_name = f'resume{resume_iter}'
-    cfg.resume = True
-    cfg.load_from = str(tmp_path / f'iter_{resume_iter}.pth')
+    cfg.experiment_name = f'killed{killed_after}'
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(Kill())
+    with pytest.raises(_Killed):
+        runner.train()
+    cfg = smm_config(data_root, tmp_path)  # tools/train.py --resume
+    cfg.experiment_name = f'resumed{killed_after}'
+    cfg.resume, cfg.load_from = True, None
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 8
