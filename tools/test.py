@@ -2,6 +2,10 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
                          [--show-dir DIR] [--cfg-options k=v ...]
+
+CONFIG may be the SMM config or the plain task config it wraps: an SMM
+checkpoint then gives its ``task_model.*`` weights. Every weight of the model
+must come from the checkpoint (else one line, no evaluation).
 """
 import argparse
 import os.path as osp
@@ -11,6 +15,8 @@ from mmengine.runner import Runner
 
 from mmsimmm.utils import (add_dump_results, add_runner_arguments,
                            check_data_paths, load_config)
+from mmsimmm.utils.config_utils import (load_checkpoint_strictly,
+                                        one_line_errors)
 
 
 def parse_args():
@@ -30,7 +36,9 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args)
-    cfg.load_from = args.checkpoint
+    # loaded here, checked, instead of mmengine's non-strict load_from
+    cfg.load_from = None
+    cfg.resume = False
     if args.show_dir:
         vis_hook = cfg.default_hooks.get('visualization')
         if vis_hook is None:
@@ -42,8 +50,10 @@ def main():
     if args.out is not None:
         add_dump_results(cfg, args.out)
     check_data_paths(cfg, ('test_dataloader', ))
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    with one_line_errors(args.config):
+        runner = Runner.from_cfg(cfg)
+        load_checkpoint_strictly(runner.model, args.checkpoint)
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -11,6 +11,8 @@ from mmengine.runner import Runner
 
 from mmsimmm.utils import (add_runner_arguments, check_data_paths,
                            enable_amp, load_config)
+from mmsimmm.utils.config_utils import (fit_state_dict, one_line_errors,
+                                        read_state_dict)
 
 
 def parse_args():
@@ -41,11 +43,17 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
     check_data_paths(cfg, ('train_dataloader', 'val_dataloader'))
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    with one_line_errors(args.config):
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        # mmengine loads load_from non-strictly: a checkpoint of another
+        # model would train from random weights with a few warnings
+        if cfg.get('load_from', None) and '://' not in cfg.load_from:
+            fit_state_dict(runner.model, read_state_dict(cfg.load_from),
+                           cfg.load_from, for_training=True)
+        runner.train()
 
 
 if __name__ == '__main__':
