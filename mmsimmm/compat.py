@@ -145,17 +145,26 @@ def register_safe_checkpoint_loader() -> None:
         prefixes='', loader=load_local_checkpoint, force=True)
 
 
-def init_cpu_distributed(launcher: str) -> bool:
-    """Start a gloo process group for a ``--launcher pytorch`` run on a
-    machine without CUDA, which mmengine's ``init_dist`` cannot do (it calls
-    ``torch.cuda.set_device``; and nccl needs CUDA, whatever ``dist_cfg``
-    says). The Runner then skips its own ``init_dist``. Returns whether it
-    started one."""
+def init_cpu_distributed(cfg) -> bool:
+    """Prepare a ``--launcher pytorch`` run (``cfg.launcher``) on a machine
+    without CUDA, which mmengine cannot start: its ``init_dist`` calls
+    ``torch.cuda.set_device`` and its DDP wrappers get ``device_ids`` of a
+    GPU. Starts a gloo process group (nccl needs CUDA, whatever
+    ``dist_cfg`` says; the Runner then skips its own ``init_dist``) and sets
+    ``model_wrapper_cfg.device_ids=None`` (DDP of CPU modules). Returns
+    whether it did."""
     import torch.distributed as dist
-    if launcher != 'pytorch' or torch.cuda.is_available() or (
-            dist.is_initialized()):
+    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
         return False
-    dist.init_process_group(backend='gloo')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:  # mmengine's default wrapper, without device_ids
+        wrapper = dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
     return True
 
 

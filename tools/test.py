@@ -13,6 +13,8 @@ import os.path as osp
 import mmsimmm  # noqa: F401  (version checks + compatibility fixes)
 from mmengine.runner import Runner
 
+from mmsimmm.compat import init_cpu_distributed
+from mmsimmm.errors import UserFacingError
 from mmsimmm.utils import (add_dump_results, add_runner_arguments,
                            check_data_paths, load_config)
 from mmsimmm.utils.config_utils import (load_checkpoint_strictly,
@@ -50,6 +52,7 @@ def main():
     if args.out is not None:
         add_dump_results(cfg, args.out)
     check_data_paths(cfg, ('test_dataloader', ))
+    init_cpu_distributed(cfg)  # gloo where there is no CUDA
     with one_line_errors(args.config):
         runner = Runner.from_cfg(cfg)
         load_checkpoint_strictly(runner.model, args.checkpoint)
@@ -57,4 +60,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except UserFacingError as error:  # a bad file or run: one line
+        raise SystemExit(error.one_line())

@@ -9,6 +9,8 @@ import mmsimmm  # noqa: F401  (version checks + compatibility fixes)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmsimmm.compat import init_cpu_distributed
+from mmsimmm.errors import UserFacingError
 from mmsimmm.utils import (add_runner_arguments, check_data_paths,
                            enable_amp, load_config)
 from mmsimmm.utils.config_utils import (fit_state_dict, one_line_errors,
@@ -43,6 +45,7 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
     check_data_paths(cfg, ('train_dataloader', 'val_dataloader'))
+    init_cpu_distributed(cfg)  # gloo where there is no CUDA
     with one_line_errors(args.config):
         if 'runner_type' in cfg:
             runner = RUNNERS.build(cfg)
@@ -57,4 +60,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except UserFacingError as error:  # a bad file or run: one line
+        raise SystemExit(error.one_line())
