@@ -160,10 +160,18 @@ def test_predict_follows_the_model_device(demo, fake_cuda):
 
 def test_darkened_view_follows_the_model_device(demo, fake_cuda):
     smm, _ = tiny_models()
-    day_bgr = torch.randint(0, 256, (3, 32, 64), dtype=torch.uint8)
+    day_bgr = torch.randint(0, 256, (3, 32, 64), dtype=torch.uint8,
+                            generator=torch.Generator().manual_seed(1))
     on_cpu = demo.darkened_view(smm, day_bgr, torch.Generator().manual_seed(0))
     assert on_cpu.shape == (32, 64, 3) and on_cpu.dtype == np.uint8
-    assert on_cpu.mean() < day_bgr.float().mean().item()  # darker
+    # D on the RGB image under the sampler's first draw, back to BGR bytes
+    rgb = day_bgr.flip(0)[None].float() / 255
+    exposure = smm.night_exposure(1, (32, 64),
+                                  generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = smm.darkener(rgb, exposure)[0].clamp(0, 1)
+    expected = (expected.flip(0).permute(1, 2, 0) * 255).round().byte()
+    np.testing.assert_array_equal(on_cpu, expected.numpy())
     with fake_cuda():
         smm.to('cuda')
         on_cuda = demo.darkened_view(smm, day_bgr,

@@ -272,7 +272,7 @@ class PerViewColorJitter(BaseTransform):
         tensor = TF.adjust_contrast(tensor, contrast)
         tensor = TF.adjust_saturation(tensor, saturation)
         tensor = TF.adjust_hue(tensor, hue)
-        out = tensor.permute(1, 2, 0).numpy()
+        out = tensor.permute(1, 2, 0).numpy()  # host tensor (from_numpy)
         return np.ascontiguousarray(out[..., ::-1] if bgr else out)
 
     def transform(self, results: dict) -> dict:
