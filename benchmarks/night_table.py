@@ -178,9 +178,14 @@ class TableRunner:
         overrides.setdefault('env_cfg', {})
         if self.args.device:
             overrides['device'] = self.args.device
-        return demo.make_config(path, osp.join(self.root, row.name),
-                                self.data_root, self.seed, row.name,
-                                **overrides)
+        cfg = demo.make_config(path, osp.join(self.root, row.name),
+                               self.data_root, self.seed, row.name,
+                               **overrides)
+        # hooks with their own loaders (AdaBN's unlabelled night images)
+        for hook in cfg.get('custom_hooks', []):
+            if 'dataloader' in hook:
+                hook['dataloader']['dataset']['data_root'] = self.data_root
+        return cfg
 
     def _train(self, row: Row, cfg) -> Runner:
         runner = Runner.from_cfg(cfg)

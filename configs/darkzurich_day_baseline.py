@@ -3,6 +3,7 @@
 # that SMM's stage 1 starts from (configs/darkzurich_simmm.py).
 _base_ = [
     'mmseg::_base_/default_runtime.py',
+    './_base_/safe_runtime.py',
     './_base_/models/refinenet_r101.py',
     './_base_/datasets/cityscapes_day_to_night_512x1024.py',
 ]

@@ -5,6 +5,7 @@
 #   2. python tools/train.py configs/darkzurich_simmm.py          (stage 1 + 2)
 _base_ = [
     'mmseg::_base_/default_runtime.py',
+    './_base_/safe_runtime.py',
     './_base_/models/refinenet_r101.py',
     './_base_/datasets/cityscapes_day_to_night_512x1024.py',
     './_base_/schedules/smm_seg_cityscapes.py',

@@ -2,7 +2,8 @@
 # Cityscapes. Everything below `_base_` is what SMM adds; the dataset,
 # pipeline and model are the unchanged mmseg config.
 _base_ = [
-    'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py'
+    'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+    'mmsimmm::_base_/safe_runtime.py',
 ]
 load_from = 'checkpoints/deeplabv3plus_r50-d8_512x1024_80k_cityscapes.pth'
 

@@ -45,8 +45,8 @@ model = dict(
     test_cfg=dict(mode='whole'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='RandomResize', scale=(256, 128), ratio_range=(1.0, 1.5),
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -54,8 +54,8 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
@@ -116,6 +116,11 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
                     interval=pretrain_iters, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
+# checkpoints that load with torch's weights_only=True; stop on NaN/Inf
+custom_hooks = [
+    dict(type='mmsimmm.PlainMessageHubHook'),
+    dict(type='mmsimmm.FiniteLossHook')
+]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'),
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
 randomness = dict(seed=0)

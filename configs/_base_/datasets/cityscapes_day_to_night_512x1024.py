@@ -20,8 +20,8 @@ crop_size = (384, 768)  # (h, w)
 darken_scale = (512, 256)  # (w, h)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='Resize', scale=scale, keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -29,8 +29,8 @@ train_pipeline = [
 ]
 # view 0: the day view; view 1: the view SMM darkens
 smm_train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='Resize', scale=scale, keep_ratio=False,
          interpolation='lanczos'),
     # torchvision's affine (nearest) about the centre, as the reference
@@ -47,22 +47,22 @@ smm_train_pipeline = [
     dict(type='mmsimmm.PackViews', packer=dict(type='PackSegInputs')),
 ]
 darken_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
     dict(type='Resize', scale=darken_scale, keep_ratio=False,
          interpolation='lanczos'),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='mmsimmm.ResizeForEvaluation', scale=scale,
          interpolation='lanczos'),
     dict(type='PackSegInputs'),
 ]
 mmseg_test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmsimmm.CheckedLoadImageFromFile'),
     dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='mmsimmm.CheckedLoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
 

@@ -22,4 +22,6 @@ adabn_dataloader = dict(
         data_prefix=adabn_data_prefix,
         pipeline=[dict(type='LoadImageFromFile'),
                   dict(type='PackSegInputs')]))
-custom_hooks = [dict(type='mmsimmm.AdaBNHook', dataloader=adabn_dataloader)]
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mmsimmm.AdaBNHook', dataloader=adabn_dataloader)
+]

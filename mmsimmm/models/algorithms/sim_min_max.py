@@ -16,6 +16,7 @@ from ..losses import feature_similarity
 from ..task_adapters import BaseTaskAdapter, flatten_features, unwrap
 from ..task_adapters.selection import task_adapter_cfg
 from ..utils import FeatureRecorder, quantize_8bit
+from .neck_check import byol_tap_channels, check_byol_necks
 
 PHASE_KEY = 'smm_phase'
 PHASES = ('darken', 'adapt')
@@ -141,6 +142,11 @@ class SimMinMax(BaseModel):
         if (projector is None) != (predictor is None):
             raise ValueError('SimMinMax: give both projector and predictor '
                              '(BYOL) or neither')
+        if projector and 'in_channels' not in projector:
+            channels = byol_tap_channels(self.task_model, self.task_adapter)
+            projector = dict(
+                projector,
+                in_channels=channels[0] if len(channels) == 1 else channels)
         self.projector = MODELS.build(projector) if projector else None
         self.predictor = MODELS.build(predictor) if predictor else None
         losses = DEFAULT_DARKEN_LOSSES if darken_losses is None else \
@@ -170,6 +176,9 @@ class SimMinMax(BaseModel):
         # A plain task-model checkpoint (load_from of a day-trained model)
         # loads into task_model and re-syncs the EMA target.
         self._register_load_state_dict_pre_hook(self._adopt_task_checkpoint)
+        if self.projector is not None:
+            # a wrong in_channels would otherwise fail after all of stage 1
+            check_byol_necks(self)
 
     # ------------------------------------------------------------------ EMA
     def _online_encoder(self) -> nn.ModuleDict:
