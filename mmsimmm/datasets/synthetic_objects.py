@@ -133,7 +133,7 @@ def _background(rng, size) -> np.ndarray:
     grain = _fbm(rng, size, [2, 4])
     albedo = albedo * (0.8 + 0.4 * grain[..., None])
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    for _ in range(rng.integers(2, 6)):
+    for _ in range(rng.integers(1, 4)):
         colour = _random_colour(rng)
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
         if rng.random() < 0.5:
@@ -148,6 +148,18 @@ def _background(rng, size) -> np.ndarray:
                 np.abs(across) < rng.uniform(0.01, 0.03) * width)
         albedo[blob] = colour
     return albedo.astype(np.float32)
+
+
+def _contrasting_colour(rng, background, min_contrast=0.2) -> np.ndarray:
+    """An object albedo whose sRGB lightness differs from the mean of the
+    background by at least ``min_contrast`` (by day the object stands out;
+    at night noise and dim light eat that margin)."""
+    level = linear_to_srgb(background.mean((0, 1))).mean()
+    for _ in range(20):
+        colour = _random_colour(rng)
+        if abs(linear_to_srgb(colour).mean() - level) >= min_contrast:
+            break
+    return colour
 
 
 def _object_texture(rng, u, v) -> np.ndarray:
@@ -172,9 +184,10 @@ def _scene(rng, size, label):
     ``label``; drawn at supersampled resolution."""
     height, width = size[0] * SUPERSAMPLING, size[1] * SUPERSAMPLING
     albedo = _background(rng, (height, width))
-    radius = rng.uniform(0.24, 0.38) * min(height, width)
-    cx = rng.uniform(radius, width - radius) + rng.normal(0, 0.05) * width
-    cy = rng.uniform(radius, height - radius) + rng.normal(0, 0.05) * height
+    radius = rng.uniform(0.26, 0.38) * min(height, width)
+    # near the centre, as photographed objects are (crops keep most of it)
+    cx = (0.5 + rng.uniform(-0.12, 0.12)) * width
+    cy = (0.5 + rng.uniform(-0.12, 0.12)) * height
     angle = rng.uniform(0, 2 * np.pi)
     aspect = rng.uniform(0.85, 1.15)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
@@ -187,7 +200,7 @@ def _scene(rng, size, label):
     shadow = np.zeros((height, width), np.float32)
     shadow[offset:, offset:] = mask[:height - offset, :width - offset]
     shadow = cv2.GaussianBlur(shadow, (0, 0), 1 + 0.05 * radius)
-    colour = _random_colour(rng)
+    colour = _contrasting_colour(rng, albedo)
     texture = _object_texture(rng, u, v)
     obj = colour * texture[..., None]
     albedo = np.where(mask[..., None], obj, albedo)

@@ -8,9 +8,14 @@ _base_ = [
     '../../_base_/models/codan_simmm_resnet18.py',
     '../../_base_/datasets/codan_synthetic_objects_64x64.py',
 ]
-load_from = 'work_dirs/demo_cls/baseline/iter_600.pth'
+# the baseline's quarter-width ResNet-18 (see objects_baseline.py)
+model = dict(
+    task_model=dict(backbone=dict(base_channels=16),
+                    head=dict(in_channels=128)),
+    projector=dict(in_channels=128))
+load_from = 'work_dirs/demo_cls/baseline/iter_1500.pth'
 darken_iters = 150
-adapt_iters = 300
+adapt_iters = 400
 train_dataloader = dict(dataset=dict(pipeline={{_base_.two_view_pipeline}}))
 optim_wrapper = dict(
     constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',
