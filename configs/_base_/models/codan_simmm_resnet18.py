@@ -24,6 +24,8 @@ model = dict(
     # stage 2: E' = U(0, 0.2) + pixel and patch noise, 16-pixel patches
     night_exposure=dict(type='mmsimmm.NightExposureSampler',
                         exposure_range=(0.0, 0.2), patch_size=16),
+    # the darkened view is rounded to 8 bits, as the reference does
+    quantize_dark=True,
     # pooled BYOL: 512 -> 128 -> 128 projector, 128 -> 128 -> 128 predictor;
     # total weight 0.1, x0.5 per direction (summed over both directions)
     projector=dict(type='mmsimmm.BYOLProjector', in_channels=512,

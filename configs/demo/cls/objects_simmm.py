@@ -12,7 +12,10 @@ _base_ = [
 model = dict(
     task_model=dict(backbone=dict(base_channels=16),
                     head=dict(in_channels=128)),
-    projector=dict(in_channels=128))
+    projector=dict(in_channels=128),
+    # beyond the paper, as the street demo: sensor noise on D's output (a
+    # curve cannot make it), before the 8-bit quantisation
+    dark_noise=dict(type='mmsimmm.LowLightSensorNoise'))
 load_from = 'work_dirs/demo_cls/baseline/iter_1500.pth'
 darken_iters = 150
 adapt_iters = 400
