@@ -244,3 +244,20 @@ def test_shapes_are_distinct():
         shape_mask('cat', x, y)
     with pytest.raises(ValueError, match='label must be in'):
         render_day_object(np.random.default_rng(0), (32, 32), 10)
+
+
+def test_day_images_are_near_grey_world(objects):
+    """Muted surfaces: the darkener's colour-consistency loss (weight 25) on
+    the day images is small, so stage 1 is not pulled towards black (with
+    saturated full-frame colours it averaged 1.4 and D collapsed to black
+    in the demo; photos, like the street scenes, give about 0.05)."""
+    import torch
+    from mmsimmm.models.losses import ColorConsistencyLoss
+    loss = ColorConsistencyLoss(loss_weight=25.0)
+    paths = sorted(Path(objects['root'], 'train').rglob('*.png'))
+    values = []
+    for path in paths:
+        rgb = cv2.imread(str(path))[..., ::-1] / 255.0
+        img = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float()
+        values.append(float(loss(img)))
+    assert np.mean(values) < 0.4

@@ -113,10 +113,17 @@ def shape_mask(name: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 # Day scene: an object lying on a textured, cluttered surface under sky +
 # sun. Everything is albedo (linear) times irradiance.
 # --------------------------------------------------------------------------
-def _random_colour(rng) -> np.ndarray:
+# Saturation ranges: surfaces that fill the frame are muted, as in photos
+# (near grey-world on average, which the darkener's colour-consistency loss
+# assumes); small things may be vivid.
+SURFACE_SATURATION = (0.0, 0.3)
+THING_SATURATION = (0.1, 0.6)
+
+
+def _random_colour(rng, saturation=THING_SATURATION) -> np.ndarray:
     """A linear albedo from a random hue, saturation and lightness."""
     hue = rng.uniform(0, 180)
-    sat = rng.uniform(0.15, 0.95)
+    sat = rng.uniform(*saturation)
     val = rng.uniform(0.25, 0.95)
     hsv = np.array([[[hue, sat * 255, val * 255]]], np.float32)
     srgb = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)[0, 0] / 255
@@ -127,7 +134,8 @@ def _background(rng, size) -> np.ndarray:
     """Two colours mixed by value noise, with a few clutter blobs and
     strokes (distractors that are none of the classes)."""
     height, width = size
-    first, second = _random_colour(rng), _random_colour(rng)
+    first = _random_colour(rng, SURFACE_SATURATION)
+    second = _random_colour(rng, SURFACE_SATURATION)
     mix = _fbm(rng, size, [max(2, height // c) for c in (3, 6, 12)])
     albedo = first * mix[..., None] + second * (1 - mix[..., None])
     grain = _fbm(rng, size, [2, 4])
