@@ -8,6 +8,8 @@ import cv2
 import pytest
 
 pytest.importorskip('mmpretrain')
+# the Runners' MessageHub / DefaultScope do not outlive this module
+from test_codan_train_test import runner_globals_restored  # noqa: E402,F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))

@@ -11,6 +11,8 @@ from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 pytest.importorskip('mmpretrain')
+# the Runners' MessageHub / DefaultScope do not outlive this module
+from test_codan_train_test import runner_globals_restored  # noqa: E402,F401
 
 README_LINES = """
 _base_ = ['mmpretrain::resnet/resnet18_8xb32_in1k.py']
