@@ -184,3 +184,22 @@ def test_smm_resumes_from_a_checkpoint_saved_during_training(trained):
     for key, value in resumed['state_dict'].items():
         if key.startswith('darkener.'):
             torch.testing.assert_close(value, stage1[key])
+
+
+def test_train_stops_in_one_line_on_a_missing_split(tmp_path, monkeypatch):
+    """From a clean clone without data, tools/train.py names the path."""
+    monkeypatch.chdir(tmp_path)
+    config = osp.join(ROOT, 'configs', 'codan_simmm.py')
+    with pytest.raises(SystemExit, match='train_dataloader: data path not '
+                       'found: data/codan/train '):
+        run_tool('train.py', config)
+    make_codan(tmp_path / 'data' / 'codan', splits=('train', 'test_day'))
+    (tmp_path / 'data' / 'codan' / 'val').mkdir()
+    with pytest.raises(SystemExit, match='val_dataloader: data path holds '
+                       'no files: data/codan/val$'):
+        run_tool('train.py', config)
+    make_codan(tmp_path / 'data' / 'codan', splits=('val', ))
+    # with the data in place, the missing day checkpoint is named
+    with pytest.raises(SystemExit, match='load_from: checkpoint not found: '
+                       'work_dirs/codan_day_baseline/epoch_90.pth'):
+        run_tool('train.py', config)
