@@ -214,3 +214,23 @@ def test_old_reading_would_flip_rgb_to_bgr_inputs():
     inputs = preprocessor(dict(inputs=list(rgb)), False)['inputs']
     guessed = MMSegTaskAdapter().to_unit_rgb(preprocessor, inputs)
     assert not np.allclose(guessed.numpy(), (rgb / 255).numpy())
+
+
+def test_sim_min_max_hands_the_preprocessor_config_to_its_adapter():
+    """Built from a task model whose preprocessor converts RGB -> BGR,
+    SimMinMax's adapter gives the darkener RGB (the old reading flipped it)."""
+    from mmengine.registry import DefaultScope
+
+    from conftest import tiny_smm_cfg
+    from mmsimmm.registry import MODELS
+    cfg = tiny_smm_cfg()
+    cfg.task_model.data_preprocessor = dict(
+        type='SegDataPreProcessor', mean=[0., 0., 0.], std=[1., 1., 1.],
+        rgb_to_bgr=True, size=(32, 64))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg)
+    rgb = _rgb_image()
+    inputs = model.data_preprocessor(dict(inputs=list(rgb)), False)['inputs']
+    torch.testing.assert_close(
+        model.task_adapter.to_unit_rgb(model.data_preprocessor, inputs),
+        rgb / 255)

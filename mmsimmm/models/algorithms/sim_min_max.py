@@ -139,6 +139,10 @@ class SimMinMax(BaseModel):
         self.task_adapter: BaseTaskAdapter = TASK_ADAPTERS.build(
             dict(task_adapter_cfg(task_adapter, self.task_model),
                  _scope_='mmsimmm'))
+        # the built preprocessor only knows "swaps channels", not which way
+        self.task_adapter.set_preprocessor_cfg(
+            with_preprocessor(task_model, data_preprocessor).get(
+                'data_preprocessor'))
         if (projector is None) != (predictor is None):
             raise ValueError('SimMinMax: give both projector and predictor '
                              '(BYOL) or neither')
