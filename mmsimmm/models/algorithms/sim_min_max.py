@@ -176,7 +176,9 @@ class SimMinMax(BaseModel):
                 self._online_encoder(), momentum=ema_momentum)
             # the target only runs forward (no_grad): channels-last convs
             # are faster on CPU and CUDA and compute the same values
-            self.target.module.to(memory_format=torch.channels_last)
+            # (4-d weights only: video backbones keep their 5-d ones)
+            if not any(p.dim() == 5 for p in self.target.parameters()):
+                self.target.module.to(memory_format=torch.channels_last)
         # A plain task-model checkpoint (load_from of a day-trained model)
         # loads into task_model and re-syncs the EMA target.
         self._register_load_state_dict_pre_hook(self._adopt_task_checkpoint)
@@ -338,7 +340,9 @@ class SimMinMax(BaseModel):
         to_darken = data.get(SECOND_VIEW_KEY, inputs)
         with torch.no_grad():
             day = adapter.to_unit_rgb(self.data_preprocessor, to_darken)
-            dark = self.darken_view(day, self._generator(day.device))
+            dark = self.darken_view(
+                day, self._generator(day.device),
+                frames_per_exposure=adapter.frames_per_exposure(to_darken))
             dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
                                                 to_darken)
         both = torch.cat([inputs, dark_inputs])
@@ -363,15 +367,19 @@ class SimMinMax(BaseModel):
 
     @torch.no_grad()
     def darken_view(self, day: Tensor,
-                    generator: Optional[torch.Generator] = None) -> Tensor:
+                    generator: Optional[torch.Generator] = None,
+                    frames_per_exposure: int = 1) -> Tensor:
         """The stage-2 darkened view of RGB images in [0, 1]: D(I, E'),
-        then the optional sensor noise and 8-bit quantisation."""
+        then the optional sensor noise and 8-bit quantisation. Each run of
+        ``frames_per_exposure`` consecutive images (the frames of one clip)
+        shares one exposure map, so a clip is darkened consistently."""
         size = day.shape[-2:]
         # E' is sampled where D reads it, keeping its per-pixel sigma
         estimation_size = getattr(self.darkener, 'estimation_size', None)
         out_size = estimation_size(size) if estimation_size else size
         exposure = self.night_exposure(
-            day.shape[0], size, day.device, generator, out_size=out_size)
+            day.shape[0] // frames_per_exposure, size, day.device, generator,
+            out_size=out_size).repeat_interleave(frames_per_exposure, dim=0)
         dark = self.darkener(day, exposure)
         if self.dark_noise is not None:
             dark = self.dark_noise(dark, generator)
