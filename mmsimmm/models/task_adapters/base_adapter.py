@@ -130,6 +130,12 @@ class BaseTaskAdapter:
         img = img.flip(1) if is_bgr else img
         return (img * 255.0 - mean) / std
 
+    def frames_per_exposure(self, inputs: Tensor) -> int:
+        """How many consecutive images of :meth:`to_unit_rgb`'s output
+        share one stage-2 exposure map (the frames of a clip; 1 for
+        images)."""
+        return 1
+
     # ---- batches holding several views of each image ----
     def split_view_batch(self, data: dict) -> Optional[List[dict]]:
         """The views of a multi-view batch as ordinary batches, or ``None``
