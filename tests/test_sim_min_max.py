@@ -230,3 +230,42 @@ def test_enable_amp_converts_every_part():
         type='OptimWrapper', optimizer=dict(type='SGD', lr=1e-3))))
     enable_amp(plain)
     assert plain.optim_wrapper.type == 'AmpOptimWrapper'
+
+
+def test_exposure_error_is_logged_and_an_untrained_darkener_is_named(
+        model, message_hub, monkeypatch):
+    """darken.exposure_error = mean |mean(D(I, E)) - E|; the switch to stage
+    2 after a whole stage 1 warns when D still misses its exposure."""
+    optim = build_optim(model, lr=0.0)  # D stays the identity-like init
+    message_hub.update_info('smm_phase', 'darken')
+    model.train()
+    batch = seg_batch()
+    captured = {}
+    original = model._darken_losses
+
+    def spy(dark, alpha, beta, exposure, *args):
+        captured.update(dark=dark.detach(), exposure=exposure)
+        return original(dark, alpha, beta, exposure, *args)
+
+    monkeypatch.setattr(model, '_darken_losses', spy)
+    log_vars = model.train_step(batch, optim)
+    expected = (captured['dark'].mean(dim=(1, 2, 3)) -
+                captured['exposure']).abs().mean().item()
+    assert log_vars['darken.exposure_error'] == pytest.approx(expected)
+    warnings = []
+    monkeypatch.setattr(
+        'mmsimmm.models.algorithms.sim_min_max.print_log',
+        lambda msg, **kwargs: warnings.append(msg))
+    for _ in range(19):
+        model.train_step(batch, optim)
+    message_hub.update_info('smm_phase', 'adapt')
+    model.train_step(batch, optim)
+    assert len(warnings) == 1 and 'raise darken_iters' in warnings[0]
+    model.train_step(batch, optim)  # once per switch
+    assert len(warnings) == 1
+    # an alternating schedule (a few darken steps per adapt) never warns
+    message_hub.update_info('smm_phase', 'darken')
+    model.train_step(batch, optim)
+    message_hub.update_info('smm_phase', 'adapt')
+    model.train_step(batch, optim)
+    assert len(warnings) == 1

@@ -97,6 +97,9 @@ class SimMinMax(BaseModel):
             paper: a curve cannot produce the sensor noise of night photos).
         quantize_dark: round the darkened view to 8 bits before F sees it,
             as the reference does (after ``dark_noise``).
+        exposure_error_warning: warn at the switch to stage 2 when D's mean
+            brightness still misses the requested exposure by more than this
+            (smoothed ``darken.exposure_error``): stage 1 too short.
         ema_momentum: mmengine convention (1 - paper's 0.99).
         task_loss_scale: factor on the task losses of the 2-view batch.
             mmseg/mmpretrain average over the batch, so 2 gives the paper's
@@ -125,6 +128,7 @@ class SimMinMax(BaseModel):
                                         loss_weight=0.1),
                  dark_noise: Optional[dict] = None,
                  quantize_dark: bool = False,
+                 exposure_error_warning: float = 0.05,
                  ema_momentum: float = 0.01,
                  task_loss_scale: float = 2.0,
                  seed: Optional[int] = None,
@@ -167,6 +171,9 @@ class SimMinMax(BaseModel):
         self.night_exposure = MODELS.build(night_exposure)
         self.byol_loss = MODELS.build(byol_loss)
         self.dark_noise = MODELS.build(dark_noise) if dark_noise else None
+        self.exposure_error_warning = exposure_error_warning
+        self._exposure_error = None  # smoothed darken.exposure_error
+        self._darken_streak = 0
         self.quantize_dark = quantize_dark
         self.task_loss_scale = task_loss_scale
         self.seed = torch.initial_seed() if seed is None else int(seed)
@@ -330,10 +337,37 @@ class SimMinMax(BaseModel):
             losses['darken.similarity'] = feature_similarity(
                 day_features, dark_features)
         losses['darken.dark_mean'] = dark.detach().mean()
+        # how far D's brightness is from the exposure it was asked for: the
+        # stage-2 views are only as dark as D has learnt to make them
+        error = (dark.detach().mean(dim=(1, 2, 3)) - exposure).abs().mean()
+        losses['darken.exposure_error'] = error
+        self._track_exposure_error(error.item())
         return losses
+
+    def _track_exposure_error(self, error: float) -> None:
+        previous = self._exposure_error
+        self._exposure_error = error if previous is None else \
+            0.9 * previous + 0.1 * error
+        self._darken_streak += 1
+
+    def _warn_if_darkener_untrained(self) -> None:
+        """At an adapt step that ends a whole stage 1 (at least 20 darken
+        steps in a row in this process: the sequential switch, not the
+        steps of an alternating schedule)."""
+        error, streak = self._exposure_error, self._darken_streak
+        self._exposure_error, self._darken_streak = None, 0
+        if streak >= 20 and error > self.exposure_error_warning:
+            print_log(
+                f'SimMinMax: at the end of stage 1 the darkener misses its '
+                f'exposure input by {error:.3f} on average (mean brightness '
+                f'vs E); its stage-2 views are brighter than asked: stage 1 '
+                f'is probably too short, raise darken_iters',
+                logger='current', level=logging.WARNING)
 
     def _adapt_step(self, data: dict,
                     optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        if self._darken_streak:
+            self._warn_if_darkener_untrained()
         adapter = self.task_adapter
         inputs, data_samples = data['inputs'], data['data_samples']
         # a two-view batch darkens its second view, else the day view itself
