@@ -1,0 +1,246 @@
+"""The shipped ARID configs end to end on tiny mp4 clips written in the
+documented layout (docs/arid.md), read by mmaction2's VideoDataset + decord:
+tools/train.py trains the day I3D baseline (at toy size) and SMM (both
+stages) from its checkpoint, tools/test.py reports night top-1/top-5 with
+the multi-clip test, tools/export_task_model.py writes a plain mmaction2
+checkpoint that loads strictly, and a missing path stops training in one
+line."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from test_codan_train_test import run_tool
+
+pytest.importorskip('mmaction')
+cv2 = pytest.importorskip('cv2')
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CLASSES = ('Drink', 'Jump', 'Pick')  # the first 3 of ARID's 11
+FRAMES, WIDTH, HEIGHT = 8, 64, 48  # decord needs widths in multiples of 32
+CROP, SHORT_SIDE, CLIP_LEN = 32, 40, 4
+
+
+@pytest.fixture(scope='module', autouse=True)
+def runner_globals_restored():
+    """Remove the MessageHub/DefaultScope instances the Runners made."""
+    from mmengine.logging import MessageHub
+    before = {
+        cls: set(cls._instance_dict)
+        for cls in (MessageHub, DefaultScope)
+    }
+    yield
+    for cls, names in before.items():
+        for name in set(cls._instance_dict) - names:
+            del cls._instance_dict[name]
+
+
+def write_clip(path, label, seed, night=False):
+    """An mp4 (mp4v) clip: a square moving in the class's direction over a
+    textured background; night clips are dim."""
+    rng = np.random.default_rng(seed)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10,
+                             (WIDTH, HEIGHT))
+    background = rng.integers(60, 200, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    dx, dy = [(4, 0), (0, 3), (3, 3)][label]
+    for t in range(FRAMES):
+        frame = background.copy()
+        x, y = 8 + dx * t, 8 + dy * t
+        frame[y:y + 12, x:x + 12] = (40, 220, 240)
+        if night:
+            frame = (frame * 0.15).astype(np.uint8)
+        writer.write(frame)
+    writer.release()
+
+
+def make_arid(root, per_class=2, splits=('train', 'val', 'test')):
+    """The documented layout: day/videos + day/{train,val}.txt and
+    night/videos + night/split1_test.txt (``<Class>/<name>.mp4 <label>``)."""
+    lists = dict(train='day/train.txt', val='day/val.txt',
+                 test='night/split1_test.txt')
+    for split in splits:
+        part = 'night' if split == 'test' else 'day'
+        lines = []
+        for label, name in enumerate(CLASSES):
+            folder = osp.join(root, part, 'videos', name)
+            os.makedirs(folder, exist_ok=True)
+            for index in range(per_class):
+                clip = f'{name}/{name}_{split}_{index}.mp4'
+                write_clip(osp.join(root, part, 'videos', clip), label,
+                           seed=hash((split, label, index)) % 1000,
+                           night=part == 'night')
+                lines.append(f'{clip} {label}')
+        with open(osp.join(root, lists[split]), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return str(root)
+
+
+def shrink(node):
+    """The pipelines at toy size: 4-frame clips, 32-pixel crops, 2 clips x
+    3 crops at test; no worker processes, batch 2."""
+    if isinstance(node, dict):
+        kind = node.get('type')
+        for key, value in node.items():
+            if kind == 'SampleFrames' and key == 'clip_len':
+                node[key] = CLIP_LEN
+            elif kind == 'SampleFrames' and key == 'frame_interval':
+                node[key] = 1
+            elif kind == 'SampleFrames' and key == 'num_clips' and value > 1:
+                node[key] = 2
+            elif key == 'scale' and value == (-1, 256):
+                node[key] = (-1, SHORT_SIDE)
+            elif key == 'scale' and value == (224, 224):
+                node[key] = (CROP, CROP)
+            elif key in ('input_size', 'crop_size') and value in (224, 256):
+                node[key] = CROP if value == 224 else SHORT_SIDE
+            elif key == 'batch_size':
+                node[key] = 2
+            elif key == 'num_workers':
+                node[key] = 0
+            elif key == 'persistent_workers':
+                node[key] = False
+            else:
+                shrink(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            shrink(item)
+
+
+def tiny_i3d(model):
+    """ResNet3d-18 with 8 base channels (64 at the last stage), no
+    pretrained weights, temporal strides 1 for 4-frame clips."""
+    model.backbone.update(depth=18, base_channels=8, pretrained=None,
+                          pretrained2d=False, conv1_stride_t=1,
+                          pool1_stride_t=1,
+                          inflate=((1, 1), (1, 0), (1, 0), (0, 1)))
+    model.cls_head.in_channels = 64
+
+
+def tiny(config, work_dir):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    shrink(cfg._cfg_dict)
+    tiny_i3d(cfg.model.get('task_model', cfg.model))
+    if 'projector' in cfg.model:
+        cfg.model.projector.in_channels = 64
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('arid')
+    make_arid(tmp / 'data' / 'arid')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp)  # the configs' relative data/arid paths
+        baseline = tiny('arid_i3d_baseline.py', str(tmp / 'baseline'))
+        baseline.train_cfg.max_epochs = 1
+        baseline.default_hooks.checkpoint.interval = 1
+        baseline_file = str(tmp / 'baseline.py')
+        baseline.dump(baseline_file)
+        run_tool('train.py', baseline_file)
+        day_checkpoint = str(tmp / 'baseline' / 'epoch_1.pth')
+
+        smm = tiny('arid_simmm.py', str(tmp / 'simmm'))
+        smm.load_from = day_checkpoint
+        smm.train_cfg.update(darken_iters=2, adapt_iters=2, val_interval=4)
+        smm.param_scheduler.darkener[0].update(end=2, milestones=[1])
+        smm.param_scheduler.task[0].update(begin=2, end=4)
+        smm.default_hooks.checkpoint.interval = 2
+        smm_file = str(tmp / 'simmm.py')
+        smm.dump(smm_file)
+        run_tool('train.py', smm_file)
+        yield dict(tmp=tmp, baseline_file=baseline_file, smm_file=smm_file,
+                   day_checkpoint=day_checkpoint,
+                   stage1=str(tmp / 'simmm' / 'iter_2.pth'),
+                   final=str(tmp / 'simmm' / 'iter_4.pth'))
+
+
+def state(path):
+    return torch.load(path, map_location='cpu')['state_dict']
+
+
+def test_clips_decode_in_the_documented_layout(tmp_path):
+    """The written clips go through the config's own pipeline
+    (PackActionInputs: (clips, C, T, H, W)) with their labels."""
+    from mmaction.registry import DATASETS
+    make_arid(tmp_path / 'data' / 'arid', per_class=1, splits=('train', ))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'arid_simmm.py'))
+    shrink(cfg._cfg_dict)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.ann_file = str(tmp_path / dataset_cfg.ann_file)
+    dataset_cfg.data_prefix.video = str(tmp_path /
+                                        dataset_cfg.data_prefix.video)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        dataset = DATASETS.build(dataset_cfg)
+    assert len(dataset) == len(CLASSES)
+    sample = dataset[1]
+    assert sample['inputs'].shape == (1, 3, CLIP_LEN, CROP, CROP)
+    assert sample['data_samples'].gt_label.item() == 1
+
+
+def test_two_stages_move_their_own_parts(trained):
+    day = state(trained['day_checkpoint'])
+    stage1, final = state(trained['stage1']), state(trained['final'])
+    task_keys = [k for k in final if k.startswith('task_model.')
+                 and final[k].is_floating_point()]
+    # stage 1 (2 darken iterations from the day checkpoint): F as loaded
+    for key in task_keys:
+        torch.testing.assert_close(stage1[key], day[key[len('task_model.'):]])
+    darkener = [k for k in final if k.startswith('darkener.')]
+    # stage 2: F and the BYOL necks move, D stays where stage 1 left it
+    assert any(not torch.equal(stage1[k], final[k]) for k in task_keys
+               if k.endswith('conv.weight'))
+    assert any(not torch.equal(stage1[k], final[k]) for k in final
+               if k.startswith('projector.'))
+    assert darkener and all(torch.equal(stage1[k], final[k])
+                            for k in darkener)
+
+
+def test_tools_test_reports_night_top1_and_top5(trained):
+    metrics = run_tool('test.py', trained['smm_file'], trained['final'])
+    assert set(metrics) == {'night/acc/top1', 'night/acc/top5'}
+    assert all(0 <= v <= 1 for v in metrics.values())
+    assert metrics['night/acc/top5'] >= metrics['night/acc/top1']
+
+
+def test_export_gives_a_plain_mmaction_checkpoint(trained):
+    from mmaction.registry import MODELS
+    from mmengine.runner.checkpoint import load_checkpoint
+    out = str(trained['tmp'] / 'plain.pth')
+    run_tool('export_task_model.py', trained['final'], out)
+    cfg = Config.fromfile(trained['baseline_file'])
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        plain = MODELS.build(cfg.model)
+    load_checkpoint(plain, out, map_location='cpu', strict=True)
+    final = state(trained['final'])
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(value, final[f'task_model.{key}'])
+    # mmaction2's own test of the baseline config accepts it
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(trained['tmp'])
+        metrics = run_tool('test.py', trained['baseline_file'], out)
+    assert set(metrics) == {'night/acc/top1', 'night/acc/top5'}
+
+
+def test_train_stops_in_one_line_on_a_missing_path(tmp_path, monkeypatch):
+    """From a clean clone without data, tools/train.py names the path
+    (mmaction2's data_prefix=dict(video=...) + ann_file form)."""
+    monkeypatch.chdir(tmp_path)
+    config = osp.join(ROOT, 'configs', 'arid_simmm.py')
+    with pytest.raises(SystemExit, match='train_dataloader: data path not '
+                       'found: data/arid/day/videos '):
+        run_tool('train.py', config)
+    make_arid(tmp_path / 'data' / 'arid', per_class=1, splits=('train', ))
+    with pytest.raises(SystemExit, match='val_dataloader: data path not '
+                       'found: data/arid/day/val.txt '):
+        run_tool('train.py', config)
+    make_arid(tmp_path / 'data' / 'arid', per_class=1,
+              splits=('val', 'test'))
+    with pytest.raises(SystemExit, match='load_from: checkpoint not found: '
+                       'work_dirs/arid_i3d_baseline/epoch_30.pth'):
+        run_tool('train.py', config)
