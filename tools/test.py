@@ -28,7 +28,8 @@ def parse_args():
     parser.add_argument(
         '--out', help='dump the predictions to this pickle file')
     parser.add_argument(
-        '--show-dir', help='save painted predictions in this directory')
+        '--show-dir',
+        help='save painted predictions here, one folder per test set')
     add_runner_arguments(parser)
     return parser.parse_args()
 
@@ -42,13 +43,12 @@ def main():
     cfg.load_from = None
     cfg.resume = False
     if args.show_dir:
-        vis_hook = cfg.default_hooks.get('visualization')
-        if vis_hook is None:
-            raise SystemExit('--show-dir needs default_hooks.visualization '
-                             'in the config')
-        vis_hook['draw'] = True
-        vis_hook['interval'] = 1
-        cfg.visualizer['save_dir'] = args.show_dir
+        # one folder per test set: the day and night renderings of a scene
+        # share a file name and would overwrite each other in one folder
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type='mmsimmm.TestSetVisualizationHook',
+                 out_dir=args.show_dir)
+        ]
     if args.out is not None:
         add_dump_results(cfg, args.out)
     check_data_paths(cfg, ('test_dataloader', ))

@@ -117,8 +117,11 @@ class TestSetVisualizationHook(Hook):
         rgb = np.ascontiguousarray(rgb).astype(np.uint8)
         name = osp.basename(out_file)
         if hasattr(visualizer, 'visualize_cls'):  # mmpretrain
+            # small images (CODaN 224, demo 64) are enlarged to be legible
+            resize = 224 if min(rgb.shape[:2]) < 224 else None
             visualizer.visualize_cls(rgb, sample, draw_gt=self.draw_gt,
-                                     out_file=out_file, name=name)
+                                     resize=resize, out_file=out_file,
+                                     name=name)
             return
         prediction = getattr(sample, 'pred_sem_seg', None)
         if prediction is not None and prediction.shape != rgb.shape[:2]:
