@@ -25,12 +25,20 @@ def pooled(features: Tensor) -> Tensor:
     return features.reshape(*features.shape[:2], -1).mean(-1)
 
 
+def _distances(a: Tensor, b: Tensor) -> Tensor:
+    """Exact pairwise Euclidean distances (not the faster |a|^2 + |b|^2 -
+    2ab form, which cancels badly for near-identical points)."""
+    return torch.cdist(a, b, compute_mode='donot_use_mm_for_euclid_dist')
+
+
 def median_heuristic_bandwidth(points: Tensor) -> float:
     """sigma = median of the pairwise Euclidean distances between distinct
     points (i < j); 1.0 when they all coincide."""
-    distances = torch.cdist(points, points)
+    points = points.double()
+    distances = _distances(points, points)
     upper = torch.triu_indices(len(points), len(points), offset=1)
-    sigma = distances[upper[0], upper[1]].median().item()
+    # quantile: the mean of the two middle values for an even count
+    sigma = torch.quantile(distances[upper[0], upper[1]], 0.5).item()
     return sigma if sigma > 0 else 1.0
 
 
@@ -47,7 +55,7 @@ def gaussian_mmd2(x: Tensor,
         sigma = median_heuristic_bandwidth(torch.cat([x, y]))
 
     def kernel_mean(a, b):
-        return torch.exp(-torch.cdist(a, b).pow(2) / (2 * sigma**2)).mean()
+        return torch.exp(-_distances(a, b).pow(2) / (2 * sigma**2)).mean()
 
     mmd2 = kernel_mean(x, x) + kernel_mean(y, y) - 2 * kernel_mean(x, y)
     return max(mmd2.item(), 0.0), sigma
