@@ -69,10 +69,10 @@ SEG_ROWS = [
     Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
     Row('erm_control', '+ {extra} more day-only iterations (control)',
         'finetune', 'baselines/streets_erm.py'),
-    Row('darken_brightness', '+ brightness darkening x*U(0.1,1) + noise',
+    Row('darken_brightness', '+ brightness darkening x*U(0.1,1), p 0.5',
         'finetune', 'baselines/streets_darken_brightness.py'),
     Row('darken_gamma_noise',
-        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise', 'finetune',
+        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise, p 0.5', 'finetune',
         'baselines/streets_darken_gamma_noise.py'),
     Row('mixstyle', '+ MixStyle', 'finetune', 'baselines/streets_mixstyle.py'),
     Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
@@ -157,13 +157,24 @@ class TableRunner:
     def result_path(self, row: Row) -> str:
         return osp.join(self.root, row.name, 'result.json')
 
-    def cached(self, row: Row) -> Optional[dict]:
+    def schedule(self, row: Row, rows: Dict[str, Row]) -> Dict[str, int]:
+        """The iterations a row's result depends on (its cache key)."""
+        keys = dict(day=('pretrain', ), finetune=('pretrain', 'extra'),
+                    scratch=('pretrain', 'extra'),
+                    smm=('pretrain', 'extra', 'darken'))
+        if row.kind == 'eval':
+            return self.schedule(rows[row.source], rows)
+        return {k: self.iters[k] for k in keys[row.kind]}
+
+    def cached(self, row: Row, rows: Dict[str, Row]) -> Optional[dict]:
         path = self.result_path(row)
         if not osp.isfile(path):
             return None
         with open(path) as f:
             result = json.load(f)
-        return result if result.get('iters') == self.iters else None
+        if result.get('iters') != self.schedule(row, rows):
+            return None
+        return result
 
     def checkpoint(self, row: Row) -> str:
         return osp.join(self.root, row.name, 'final.pth')
@@ -197,7 +208,7 @@ class TableRunner:
         return runner
 
     def run(self, row: Row, rows: Dict[str, Row]) -> dict:
-        result = self.cached(row)
+        result = self.cached(row, rows)
         if result is not None:
             return result
         it = self.iters
@@ -245,7 +256,7 @@ class TableRunner:
         metric = self.task.metric
         result = dict(
             task=self.task.name, row=row.name, seed=self.seed,
-            iters=self.iters,
+            iters=self.schedule(row, rows),
             day=float(metrics[f'day/{metric}']),
             night=float(metrics[f'night/{metric}']),
             seconds=round(time.time() - began, 1))
