@@ -2,6 +2,7 @@
 
     python tools/demo.py [--work-dir work_dirs/demo] [--seed 0]
     python tools/demo.py --task cls [...]   (classification: tools/demo_cls.py)
+    python tools/demo.py --task video [...] (action: tools/demo_video.py)
 
 1. makes the day/night dataset (mmsimmm.datasets.synthetic_streets; no
    download, deterministic by seed);
@@ -204,7 +205,7 @@ def picture_grid(path, smm_model, baseline_model, day_set, night_set,
     cv2.imwrite(path, np.concatenate([header, grid], 0))
 
 
-TASKS = ('seg', 'cls')
+TASKS = ('seg', 'cls', 'video')
 
 
 def parse_args():
@@ -212,7 +213,8 @@ def parse_args():
     parser.add_argument(
         '--task', choices=TASKS, default='seg',
         help='seg: street scenes (mmseg, this demo); cls: object images '
-        '(mmpretrain; tools/demo_cls.py, see its --help)')
+        '(mmpretrain; tools/demo_cls.py, see its --help); video: motion '
+        'clips (mmaction2; tools/demo_video.py)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int, default=300)
@@ -232,6 +234,9 @@ def main():
     if task.parse_known_args()[0].task == 'cls':
         import demo_cls
         return demo_cls.main(sys.argv[1:])
+    if task.parse_known_args()[0].task == 'video':
+        import demo_video
+        return demo_video.main(sys.argv[1:])
     args = parse_args()
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     work_dir = osp.abspath(args.work_dir)
