@@ -1,7 +1,7 @@
 """CPU demo of Similarity Min-Max on embedded synthetic video clips (action
 recognition, mmaction2 I3D).
 
-    python tools/demo.py --task video [--work-dir work_dirs/demo_video] [--seed 0]
+    python tools/demo.py --task video [--work-dir DIR] [--seed 0]
 
 1. makes the day/night clips (mmsimmm.datasets.synthetic_clips: 6 motion
    classes, 8 frames of 64x64, mp4 files in the ARID layout of docs/arid.md;
