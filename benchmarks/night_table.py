@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -60,9 +60,18 @@ class Task:
     metric: str  # suffix of the day/ and night/ metrics
     unit: str
     configs: str  # folder under configs/demo
-    base_config: str
+    base_config: str  # the day-only config (row erm_day)
+    smm_config: str  # whose task optimiser the fine-tuned rows use
+    generate: Callable  # (root, num_train, num_val, seed) -> None
     iters: Dict[str, int]  # pretrain, extra, darken
     rows: List[Row] = field(default_factory=list)
+    num_train: int = 300  # generated training images
+    num_val: int = 40  # generated scenes per test split
+
+
+def generate_streets(root, num_train, num_val, seed):
+    demo.generate_synthetic_streets(root, num_train=num_train,
+                                    num_val=num_val, seed=seed)
 
 
 SEG_ROWS = [
@@ -98,7 +107,8 @@ SEG_ROWS = [
 
 TASKS = {
     'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
-                dict(pretrain=450, extra=250, darken=150), SEG_ROWS),
+                'synthetic_streets_simmm.py', generate_streets,
+                dict(pretrain=450, extra=250, darken=600), SEG_ROWS),
 }
 
 
@@ -115,8 +125,10 @@ def parse_args(argv=None):
                                                   'night_table.md'))
     parser.add_argument('--device', default=None,
                         help='cpu or cuda (default: what torch finds)')
-    parser.add_argument('--num-train', type=int, default=300)
-    parser.add_argument('--num-val', type=int, default=40)
+    parser.add_argument('--num-train', type=int, default=None,
+                        help='generated training images (task default)')
+    parser.add_argument('--num-val', type=int, default=None,
+                        help='generated test scenes (task default)')
     parser.add_argument('--iters', type=int, nargs=3, default=None,
                         metavar=('PRETRAIN', 'EXTRA', 'DARKEN'),
                         help='override the task schedule (all tasks)')
@@ -180,9 +192,9 @@ class TableRunner:
         return osp.join(self.root, row.name, 'final.pth')
 
     def prepare_data(self):
-        demo.generate_synthetic_streets(
-            self.data_root, num_train=self.args.num_train,
-            num_val=self.args.num_val, seed=self.seed)
+        self.task.generate(self.data_root,
+                           self.args.num_train or self.task.num_train,
+                           self.args.num_val or self.task.num_val, self.seed)
 
     def _config(self, row: Row, config: str, **overrides):
         path = osp.join(self.task.configs, config)
@@ -270,7 +282,7 @@ class TableRunner:
 
     def smm_task_optimiser(self) -> dict:
         smm = demo.make_config(
-            osp.join(self.task.configs, 'synthetic_streets_simmm.py'),
+            osp.join(self.task.configs, self.task.smm_config),
             self.root, self.data_root, self.seed, 'optimiser')
         task = smm.optim_wrapper.task
         return dict(type='OptimWrapper', optimizer=task.optimizer,
