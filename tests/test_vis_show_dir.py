@@ -141,3 +141,27 @@ def test_test_set_names_come_from_metric_prefixes():
     assert test_set_names([evaluator(None)]) == ['test']
     assert test_set_names([evaluator('a'), evaluator('a'),
                            evaluator(None)]) == ['a', 'a_1', 'set2']
+
+
+def test_show_dir_on_the_video_demo(tmp_path):
+    pytest.importorskip('mmaction')
+    from mmsimmm.datasets.synthetic_clips import generate_synthetic_clips
+    data = tmp_path / 'data'
+    generate_synthetic_clips(data, num_train=6, num_test=6, size=(32, 32),
+                             frames=8, seed=0)
+    config = 'configs/demo/video/clips_simmm.py'
+    checkpoint = random_checkpoint(config, str(tmp_path / 'smm.pth'),
+                                   'mmaction')
+    show = str(tmp_path / 'show')
+    run_test_tool(osp.join(ROOT, config), checkpoint, '--show-dir', show,
+                  '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                  f'data_root={data}')
+    day, night = files(osp.join(show, 'day')), files(osp.join(show, 'night'))
+    # the same clip names by day and by night, 8 frames each
+    assert day == night and len(day) == 6 * 8
+    clips = sorted({name.split('/frames_0/')[0] for name in day})
+    videos = sorted(osp.splitext(osp.relpath(p, data / 'day' / 'videos'))[0]
+                    for p in glob.glob(osp.join(str(data), 'day', 'videos',
+                                                '**', '*.mp4'),
+                                       recursive=True))
+    assert clips == videos

@@ -44,8 +44,9 @@ def smm(tmp_path_factory):
     """A tiny SMM config (sensor noise + 8-bit views) and two checkpoints
     of it (different random weights)."""
     root = tmp_path_factory.mktemp('smm')
-    model_cfg = tiny_smm_cfg(dark_noise=dict(type='mmsimmm.LowLightSensorNoise'),
-                             quantize_dark=True)
+    model_cfg = tiny_smm_cfg(
+        dark_noise=dict(type='mmsimmm.LowLightSensorNoise'),
+        quantize_dark=True)
     config = str(root / 'tiny_smm.py')
     Config(dict(default_scope='mmseg', model=model_cfg)).dump(config)
     init_default_scope('mmseg')

@@ -1,11 +1,13 @@
 """Painted test predictions, one folder per test set (``tools/test.py
 --show-dir``): day and night renderings of the same scene share a file name
 and must not overwrite each other."""
+import inspect
 import os.path as osp
 from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.visualization import Visualizer
 
@@ -33,7 +35,8 @@ def image_root(dataset) -> Optional[str]:
     ``data_root`` into ``data_prefix``)."""
     prefix = getattr(dataset, 'data_prefix', None)
     if isinstance(prefix, dict):
-        prefix = prefix.get('img_path') or prefix.get('img')
+        prefix = (prefix.get('img_path') or prefix.get('img')
+                  or prefix.get('video'))
     return prefix or getattr(dataset, 'data_root', None)
 
 
@@ -46,9 +49,12 @@ class TestSetVisualizationHook(Hook):
     named by its evaluator's metric prefix) and mmengine's ``TestLoop``.
     Drawing goes through the runner's visualizer: mmseg's
     ``SegLocalVisualizer.add_datasample`` (prediction and label drawn on the
-    image the model saw, resized to the prediction's size) or mmpretrain's
-    ``UniversalVisualizer.visualize_cls``. Images are taken from the batch
-    (loaded BGR, as mmcv's loaders do).
+    image the model saw, resized to the prediction's size), mmpretrain's
+    ``UniversalVisualizer.visualize_cls`` or mmaction2's
+    ``ActionVisualizer.add_datasample`` (the first clip's frames, written as
+    ``<video path under the set's root>/frames_0/<i>.png``). Images are
+    taken from the batch (loaded BGR, as mmcv's loaders do; decord's video
+    frames are RGB).
     """
     priority = 'NORMAL'
 
@@ -66,6 +72,7 @@ class TestSetVisualizationHook(Hook):
         loaders = getattr(loop, 'dataloaders', [loop.dataloader])
         evaluators = getattr(loop, 'evaluators', [loop.evaluator])
         self.names = test_set_names(evaluators)
+        self.loaders = loaders
         self.roots = [image_root(loader.dataset) for loader in loaders]
         # batches of each set; the loop runs them in order, so a global
         # batch count tells the set (empty sets included)
@@ -93,26 +100,44 @@ class TestSetVisualizationHook(Hook):
             return
         set_index = min(set_index, len(self.names) - 1)
         folder = osp.join(self.out_dir, self.names[set_index])
+        loader = self.loaders[set_index]
         for position, sample in enumerate(outputs):
+            index = batch_idx * (loader.batch_size or 1) + position
             image = data_batch['inputs'][position]
             out_file = osp.join(
-                folder, self._relative_name(sample, self.roots[set_index],
-                                            batch_idx, position))
+                folder, self._relative_name(sample, loader,
+                                            self.roots[set_index], index))
             self._draw(runner.visualizer, image, sample, out_file)
 
     @staticmethod
-    def _relative_name(sample, root: Optional[str], batch_idx: int,
-                       position: int) -> str:
-        path = sample.get('img_path', None) if hasattr(sample, 'get') \
-            else None
+    def _relative_name(sample, loader, root: Optional[str],
+                       index: int) -> str:
+        keys = ('img_path', 'filename', 'frame_dir')  # image / video
+        path = next((sample.get(k) for k in keys if k in sample), None)
+        sampler = getattr(loader, 'sampler', None)
+        if not path and get_world_size() == 1 and not getattr(
+                sampler, 'shuffle', True):
+            # mmaction2 packs no file name: the dataset's, in order
+            info = loader.dataset.get_data_info(index)
+            path = next((info.get(k) for k in keys if k in info), None)
         if not path:
-            return f'{batch_idx:06d}_{position}.png'
+            return f'{index:06d}.png'
         relative = osp.relpath(path, root) if root else osp.basename(path)
         if relative.startswith('..'):
             relative = osp.basename(path)
         return osp.splitext(relative)[0] + '.png'
 
     def _draw(self, visualizer, image, sample, out_file: str) -> None:
+        if 'out_path' in inspect.signature(
+                visualizer.add_datasample).parameters:  # mmaction2
+            clip = image
+            while clip.dim() > 4:  # (clips, C, T, H, W): the first clip
+                clip = clip[0]
+            frames = clip.cpu().permute(1, 2, 3, 0).numpy().astype(np.uint8)
+            visualizer.add_datasample(
+                osp.basename(out_file), frames, data_sample=sample,
+                draw_gt=self.draw_gt, out_path=osp.splitext(out_file)[0])
+            return
         rgb = image.cpu().numpy().transpose(1, 2, 0)[..., ::-1]
         rgb = np.ascontiguousarray(rgb).astype(np.uint8)
         name = osp.basename(out_file)

@@ -263,7 +263,7 @@ def main(argv=None):
         results[name] = summarise(layers)
         last = list(layers)[-1]
         points = torch.cat([torch.stack(layers[last]['day']),
-                            torch.stack(layers[last]['other'])]).numpy()
+                            torch.stack(layers[last]['other'])]).cpu().numpy()
         embeddings[name] = tsne(points, seed=args.seed)
         row = results[name][-1]
         titles[name] = (f"{last}: cosine {row['cosine_mean']:.3f}, "
