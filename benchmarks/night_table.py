@@ -32,6 +32,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
 
 import demo  # noqa: E402  (tools/demo.py: filters warnings, imports mmsimmm)
+import demo_cls  # noqa: E402  (tools/demo_cls.py: its warning filters)
 import torch  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -105,10 +106,51 @@ SEG_ROWS = [
         'ablations/streets_smm_alternating.py', group='smm'),
 ]
 
+
+def generate_objects(root, num_train, num_val, seed):
+    """The classification set: `num_val` scenes rendered by day (test_day)
+    and by night (test_night); no `val` split (the table never validates)."""
+    demo_cls.generate_synthetic_objects(root, num_train=num_train, num_val=0,
+                                        num_test=num_val, seed=seed)
+
+
+CLS_ROWS = [
+    Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
+    Row('erm_control', '+ {extra} more day-only iterations (control)',
+        'finetune', 'baselines/objects_erm.py'),
+    Row('darken_brightness', '+ brightness darkening x*U(0.1,1), p 0.5',
+        'finetune', 'baselines/objects_darken_brightness.py'),
+    Row('darken_gamma_noise',
+        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise, p 0.5', 'finetune',
+        'baselines/objects_darken_gamma_noise.py'),
+    Row('mixstyle', '+ MixStyle', 'finetune', 'baselines/objects_mixstyle.py'),
+    Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
+        'baselines/objects_ciconv.py'),
+    Row('adabn', 'control + AdaBN on night images (uses target data)',
+        'eval', 'baselines/objects_adabn.py', source='erm_control',
+        uses_night_data=True),
+    Row('exposure_norm', 'control + test-time exposure normalisation',
+        'eval', 'baselines/objects_exposure_norm.py', source='erm_control'),
+    Row('smm_paper', 'SMM, paper setting', 'smm',
+        'ablations/objects_smm_paper.py', group='smm'),
+    Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
+        'objects_simmm.py', group='smm'),
+    Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
+        'ablations/objects_smm_no_ld_sim.py', group='smm'),
+    Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
+        'ablations/objects_smm_no_byol.py', group='smm'),
+    Row('smm_alternating', 'SMM, alternating schedule', 'smm',
+        'ablations/objects_smm_alternating.py', group='smm'),
+]
+
 TASKS = {
     'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
                 'synthetic_streets_simmm.py', generate_streets,
                 dict(pretrain=450, extra=250, darken=600), SEG_ROWS),
+    'cls': Task('cls', 'accuracy/top1', 'top-1 %', 'cls', 'objects_baseline.py',
+                'objects_simmm.py', generate_objects,
+                dict(pretrain=800, extra=400, darken=300), CLS_ROWS,
+                num_train=2000, num_val=500),
 }
 
 

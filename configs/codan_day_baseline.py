@@ -14,5 +14,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
 randomness = dict(seed=0)
 # checkpoints that load with torch.load(weights_only=True) (--resume, and
-# load_from of the next stage): the message hub stored as plain data
-custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]
+# load_from of the next stage): the message hub stored as plain data; stop
+# at the first non-finite loss
+custom_hooks = [
+    dict(type='mmsimmm.PlainMessageHubHook'),
+    dict(type='mmsimmm.FiniteLossHook')
+]

@@ -31,5 +31,9 @@ model_wrapper_cfg = dict(
     find_unused_parameters=True)
 randomness = dict(seed=0)
 # checkpoints that load with torch.load(weights_only=True) (--resume, and
-# load_from of the next stage): the message hub stored as plain data
-custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]
+# load_from of the next stage): the message hub stored as plain data; stop
+# at the first non-finite loss
+custom_hooks = [
+    dict(type='mmsimmm.PlainMessageHubHook'),
+    dict(type='mmsimmm.FiniteLossHook')
+]

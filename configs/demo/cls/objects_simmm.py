@@ -45,5 +45,9 @@ log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
 # checkpoints that load with torch.load(weights_only=True) (--resume, and
-# load_from of the next stage): the message hub stored as plain data
-custom_hooks = [dict(type='mmsimmm.PlainMessageHubHook')]
+# load_from of the next stage): the message hub stored as plain data; stop
+# at the first non-finite loss
+custom_hooks = [
+    dict(type='mmsimmm.PlainMessageHubHook'),
+    dict(type='mmsimmm.FiniteLossHook')
+]

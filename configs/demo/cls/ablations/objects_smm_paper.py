@@ -1,0 +1,4 @@
+# SMM with the paper's setting on the demo objects: no sensor noise on D's
+# output (the reference has none), 8-bit darkened view as the reference.
+_base_ = ['../objects_simmm.py']
+model = dict(dark_noise=None, quantize_dark=True)
