@@ -128,12 +128,15 @@ def test_darken_video(smm, tmp_path):
     writer.release()
     out = str(tmp_path / 'out')
     tool('darken.py')([smm['config'], smm['checkpoints'][0], video, out,
-                       '--exposure', '0.1', '--device', 'cpu'])
+                       '--device', 'cpu'])
     capture = cv2.VideoCapture(osp.join(out, 'clip_dark.mp4'))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
     summary = json.load(open(osp.join(out, 'darken_summary.json')))
     assert [r['file'] for r in summary['images']] == [
         f'frame_{i:06d}' for i in range(4)]
+    # one stage-2 exposure map for all frames of the video
+    requested = {r['requested_exposure'] for r in summary['images']}
+    assert len(requested) == 1 and 0 <= requested.pop() <= 0.25
     assert cv2.imread(osp.join(out, 'darken_grid.png')).shape[0] == \
         16 + 4 * (16 + H)
 

@@ -4,8 +4,9 @@
         [--view stage2|curve] [--device cpu|cuda] [--seed 0] [--grid-rows 4]
 
 INPUT is a folder of images (searched recursively) or a video file. Without
-``--exposure`` each image gets a stage-2 exposure map E' of the model's
-``night_exposure`` sampler (drawn from ``--seed``); with it, one fixed level.
+``--exposure`` each image (each video: all its frames) gets a stage-2
+exposure map E' of the model's ``night_exposure`` sampler (drawn from
+``--seed``); with it, one fixed level.
 ``--view stage2`` (default) gives the view F trains on in stage 2
 (``SimMinMax.darken_view``: D, then the configured sensor noise and 8-bit
 quantisation); ``--view curve`` gives D's output alone.
@@ -77,15 +78,22 @@ class Darkening:
         self.grid_positions = set(grid_positions)
         self.grid_rows = []
         self.records = []
+        self.exposure_map = None
 
-    def __call__(self, name: str, day: torch.Tensor) -> np.ndarray:
-        """Darken (3, H, W) RGB in [0, 1]; returns the BGR uint8 image."""
-        dark, requested = darken_images(
-            self.model, day[None].to(self.device), self.args.exposure,
-            self.generator, self.args.view)
+    def __call__(self, name: str, day: torch.Tensor,
+                 same_map: bool = False) -> np.ndarray:
+        """Darken (3, H, W) RGB in [0, 1]; returns the BGR uint8 image.
+        ``same_map``: reuse the previous image's stage-2 exposure map (the
+        frames of a video)."""
+        exposure = self.args.exposure
+        if exposure is None and same_map and self.exposure_map is not None:
+            exposure = self.exposure_map
+        dark, self.exposure_map = darken_images(
+            self.model, day[None].to(self.device), exposure, self.generator,
+            self.args.view)
         record = dict(
             file=name,
-            requested_exposure=requested.item(),
+            requested_exposure=self.exposure_map.mean().item(),
             dark_mean=image_means(dark).item(),
             day_mean=image_means(day[None]).item())
         if len(self.records) in self.grid_positions:
@@ -155,7 +163,9 @@ def darken_video(darkening: Darkening, capture, path: str, out: str,
         ok, frame = capture.read()
         if not ok:
             break
-        bgr = darkening(f'frame_{index:06d}', bgr_to_tensor(frame))
+        # one E' map for the whole video: no flicker between frames
+        bgr = darkening(f'frame_{index:06d}', bgr_to_tensor(frame),
+                        same_map=True)
         if writer is None:
             height, width = bgr.shape[:2]
             writer = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*'mp4v'),

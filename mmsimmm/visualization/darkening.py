@@ -3,7 +3,7 @@
 import os
 import os.path as osp
 from contextlib import contextmanager
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -55,10 +55,22 @@ def swapped_attributes(obj, **values):
             setattr(obj, name, value)
 
 
+class ReplayedExposure:
+    """An exposure 'sampler' that gives a map drawn before (the same E' for
+    every frame of a video)."""
+
+    def __init__(self, exposure_map: Tensor):
+        self.exposure_map = exposure_map
+
+    def __call__(self, num, size, device=None, generator=None,
+                 out_size=None) -> Tensor:
+        return self.exposure_map.to(device).expand(num, -1, -1, -1)
+
+
 @torch.no_grad()
 def darken_images(smm_model,
                   day: Tensor,
-                  exposure: Optional[float] = None,
+                  exposure: Union[float, Tensor, None] = None,
                   generator: Optional[torch.Generator] = None,
                   view: str = 'stage2') -> Tuple[Tensor, Tensor]:
     """Darken RGB images in [0, 1] ``(N, 3, H, W)`` with the model's D.
@@ -66,27 +78,31 @@ def darken_images(smm_model,
     Args:
         smm_model: a ``SimMinMax`` (its ``darken_view``, ``night_exposure``,
             ``dark_noise`` and ``quantize_dark`` are used).
-        exposure: a fixed exposure level, or ``None`` for the stage-2 maps
-            E' of the model's ``night_exposure`` sampler.
+        exposure: a fixed exposure level; an exposure map returned by an
+            earlier call (replayed); or ``None`` for new stage-2 maps E' of
+            the model's ``night_exposure`` sampler.
         view: ``'stage2'``: the view F trains on in stage 2
             (``SimMinMax.darken_view``: D, then the configured sensor noise
             and 8-bit quantisation); ``'curve'``: D's output alone.
 
     Returns:
-        ``(dark, requested)``: the darkened images and the per-image mean of
-        the exposure map D was asked for.
+        ``(dark, exposure_map)``: the darkened images and the exposure maps
+        ``(N, 1, h, w)`` D was asked for (at the resolution it reads them).
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got '{view}'")
-    sampler = (smm_model.night_exposure
-               if exposure is None else ConstantExposure(exposure))
+    if exposure is None:
+        sampler = smm_model.night_exposure
+    elif isinstance(exposure, Tensor):
+        sampler = ReplayedExposure(exposure)
+    else:
+        sampler = ConstantExposure(exposure)
     recorder = RecordingSampler(sampler)
     extras = {} if view == 'stage2' else dict(dark_noise=None,
                                                quantize_dark=False)
     with swapped_attributes(smm_model, night_exposure=recorder, **extras):
         dark = smm_model.darken_view(day, generator)
-    requested = recorder.last.flatten(1).mean(1)
-    return dark, requested
+    return dark, recorder.last
 
 
 def image_means(images: Tensor) -> Tensor:

@@ -26,8 +26,9 @@ class DarkenVisualizationHook(Hook):
     ``Visualizer`` (any backends: ``LocalVisBackend`` files,
     ``TensorboardVisBackend``):
 
-    * image ``smm_pairs_<phase>``: ``num_images`` day / darkened pairs, each
-      captioned with the requested exposure and the darkened mean;
+    * image ``smm_pairs_<phase>``: the day / darkened pairs of the first
+      ``num_images`` samples (a video: its first frame), each captioned
+      with the requested exposure and the darkened mean;
     * scalars ``smm/requested_exposure``, ``smm/dark_mean``,
       ``smm/day_mean``, ``smm/exposure_gap`` (dark mean - requested),
       ``smm/feature_similarity`` and ``smm/feature_similarity_<layer>``
@@ -128,26 +129,33 @@ class DarkenVisualizationHook(Hook):
         day_inputs = data['inputs']
         # stage 2 darkens the second view of a two-view batch
         dark_source = data.get(SECOND_VIEW_KEY, day_inputs)
-        count = min(self.num_images, day_inputs.shape[0])
+        count = min(self.num_images, day_inputs.shape[0])  # samples
         generator = model._generator(day_inputs.device)
         if phase == 'darken':
-            day = adapter.to_unit_rgb(preprocessor, day_inputs)
-            low, high = model.darken_exposure_range
-            # the step drew exposures for the whole batch: keep its draws
-            exposure = low + (high - low) * torch.rand(
-                day.shape[0], device=day.device, generator=generator)
-            day, requested = day[:count], exposure[:count]
-            dark = model.darkener(day, requested)
             like = day_inputs[:count]
+            day = adapter.to_unit_rgb(preprocessor, like)
+            low, high = model.darken_exposure_range
+            # the step drew one exposure per frame of the whole batch: keep
+            # its draws (frames are ordered sample-major)
+            frames = adapter.to_unit_rgb(preprocessor, day_inputs).shape[0]
+            exposure = low + (high - low) * torch.rand(
+                frames, device=day.device, generator=generator)
+            requested = exposure[:day.shape[0]]
+            dark = model.darkener(day, requested)
         else:
             # the whole batch, so the maps and noise are the step's own
-            day = adapter.to_unit_rgb(preprocessor, dark_source)
             recorder = RecordingSampler(model.night_exposure)
+            per_map = adapter.frames_per_exposure(dark_source)
             with swapped_attributes(model, night_exposure=recorder):
-                dark = model.darken_view(day, generator)
-            day, dark = day[:count], dark[:count]
-            requested = recorder.last[:count].flatten(1).mean(1)
+                dark = model.darken_view(
+                    adapter.to_unit_rgb(preprocessor, dark_source),
+                    generator, frames_per_exposure=per_map)
             like = dark_source[:count]
+            day = adapter.to_unit_rgb(preprocessor, like)
+            dark = dark[:day.shape[0]]
+            # one map per clip: each frame was asked for its clip's map
+            requested = recorder.last.flatten(1).mean(1).repeat_interleave(
+                per_map)[:day.shape[0]]
         dark_means, day_means = image_means(dark), image_means(day)
         values = dict(
             requested_exposure=requested.mean().item(),
@@ -159,11 +167,13 @@ class DarkenVisualizationHook(Hook):
         if self.similarity:
             dark_inputs = adapter.from_unit_rgb(preprocessor, dark, like)
             values.update(self._similarity(model, like, dark_inputs))
+        # one row per sample (its first frame for a video)
+        rows = torch.arange(count) * (day.shape[0] // count)
         captions = [
-            exposure_caption(e.item(), m.item())
-            for e, m in zip(requested, dark_means)
+            exposure_caption(requested[i].item(), dark_means[i].item())
+            for i in rows
         ]
-        return values, pair_grid(day, dark, captions)
+        return values, pair_grid(day[rows], dark[rows], captions)
 
     @staticmethod
     def _similarity(model, day_inputs, dark_inputs) -> Dict[str, float]:
