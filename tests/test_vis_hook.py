@@ -80,8 +80,9 @@ def test_logs_at_the_interval_and_at_each_stage_end(run):
                       'smm_pairs_darken_2.png']
     grid = cv2.imread(osp.join(run['vis_dir'], 'vis_image',
                                'smm_pairs_darken_2.png'))
-    # title band, then per pair a caption band and day | dark
-    assert grid.shape == (16 + 2 * (16 + SIZE[0]), 2 * SIZE[1], 3)
+    # title band, then per pair a caption band and day | dark (2 x 128
+    # pixels enlarged x2 so that a caption fits)
+    assert grid.shape == (16 + 2 * (16 + 2 * SIZE[0]), 4 * SIZE[1], 3)
 
 
 def test_stage1_values_are_those_of_the_step(run):
@@ -126,7 +127,7 @@ def test_measure_only_reads(run):
     assert model.training and model.task_model.training
     after = model.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
-    assert grid.shape == (16 + 16 + SIZE[0], 2 * SIZE[1], 3)
+    assert grid.shape == (16 + 16 + 2 * SIZE[0], 4 * SIZE[1], 3)
     # the same iteration gives the same view (per-iteration generator)
     again, _ = hook.measure(model, batch, 'adapt')
     assert again['dark_mean'] == values['dark_mean']

@@ -77,7 +77,17 @@ def test_darken_fixed_exposure_follows_the_darkeners_own_output(
     for name in names:
         assert osp.isfile(osp.join(out, name)), name
     grid = cv2.imread(osp.join(out, 'darken_grid.png'))
-    assert grid.shape == (16 + 2 * (16 + H), 2 * W, 3)
+    factor = 4  # 2 x 48 pixels enlarged to at least 320 for the captions
+    assert grid.shape == (16 + 2 * (16 + factor * H), factor * 2 * W, 3)
+    # first row (below the title and caption bands): a.png | D(a.png)
+    def enlarged(path):
+        return np.repeat(np.repeat(cv2.imread(path), factor, 0), factor, 1)
+
+    row = grid[32:32 + factor * H]
+    assert np.array_equal(row[:, :factor * W],
+                          enlarged(osp.join(smm['day'], 'a.png')))
+    assert np.abs(row[:, factor * W:].astype(int) - enlarged(
+        osp.join(out, 'a.png'))).max() <= 1
     summary = json.load(open(osp.join(out, 'darken_summary.json')))
     assert summary['count'] == 3 and summary['exposure'] == 0.05
     model = load_smm_model(smm['config'], smm['checkpoints'][0])
@@ -138,7 +148,7 @@ def test_darken_video(smm, tmp_path):
     requested = {r['requested_exposure'] for r in summary['images']}
     assert len(requested) == 1 and 0 <= requested.pop() <= 0.25
     assert cv2.imread(osp.join(out, 'darken_grid.png')).shape[0] == \
-        16 + 4 * (16 + H)
+        16 + 4 * (16 + 4 * H)
 
 
 def test_darken_refuses_a_plain_task_checkpoint(smm, tmp_path):

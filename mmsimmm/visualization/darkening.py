@@ -1,5 +1,6 @@
 """Darkened views through a trained SMM model and picture grids of them
 (used by ``tools/darken.py`` and :class:`DarkenVisualizationHook`)."""
+import math
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -8,9 +9,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 VIEWS = ('stage2', 'curve')
+MIN_GRID_WIDTH = 320  # pixels of a (day | dark) row; captions need ~300
 
 
 class ConstantExposure:
@@ -122,13 +125,19 @@ def pair_grid(day: Tensor,
               titles: Sequence[str] = ('day', 'darkened')) -> np.ndarray:
     """Rows of (day | dark) RGB images in [0, 1], each under a caption
     band (e.g. requested exposure and achieved mean); a title band on top.
-    Returns an (H, W, 3) uint8 RGB array."""
+    Pairs narrower than ``MIN_GRID_WIDTH`` are enlarged by an integer
+    factor. Returns an (H, W, 3) uint8 RGB array."""
     if not len(day) == len(dark) == len(captions):
         raise ValueError(f'pair_grid: {len(day)} day, {len(dark)} dark '
                          f'images and {len(captions)} captions')
+    # small images are enlarged (nearest) so that a caption fits a row
+    factor = max(1, math.ceil(MIN_GRID_WIDTH / (2 * day.shape[-1])))
+    if factor > 1:
+        day = F.interpolate(day, scale_factor=factor, mode='nearest')
+        dark = F.interpolate(dark, scale_factor=factor, mode='nearest')
     rows = []
     width = day.shape[-1] * 2
-    scale = 0.4 if width >= 200 else 0.3
+    scale = 0.4
     for day_img, dark_img, caption in zip(day, dark, captions):
         band = np.full((16, width, 3), 255, np.uint8)
         cv2.putText(band, caption, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, scale,
