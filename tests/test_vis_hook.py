@@ -142,3 +142,47 @@ def test_needs_an_smm_model_and_valid_arguments():
 
     with pytest.raises(TypeError, match='needs an mmsimmm.SimMinMax'):
         DarkenVisualizationHook().before_train(FakeRunner())
+
+
+def test_video_model_frames_and_one_map_per_clip():
+    """mmaction2 I3D: the hook darkens the frames of the first samples with
+    the step's per-frame stage-1 exposures (values equal the step's own
+    logs) and, in stage 2, one E' map per clip."""
+    pytest.importorskip('mmaction')
+    from mmsimmm.registry import MODELS
+    from test_action_adapter import smm_cfg, tiny_i3d, video_batch
+    from test_sim_min_max import build_optim
+    hub = MessageHub.get_instance('vis-hook-video-test')  # current hub
+    hub.update_info('iter', 5)
+    torch.manual_seed(0)
+    model = MODELS.build(smm_cfg(tiny_i3d()))
+    model.init_weights()
+    model.train()
+    batch = video_batch(n=2, frames=4)
+    hook = DarkenVisualizationHook(num_images=2)
+    hub.update_info('smm_phase', 'darken')
+    values, grid = hook.measure(model, batch, 'darken')
+    log_vars = model.train_step(batch, build_optim(model))
+    assert values['dark_mean'] == pytest.approx(
+        log_vars['darken.dark_mean'].item(), abs=1e-5)
+    assert values['feature_similarity'] == pytest.approx(
+        log_vars['darken.similarity'].item(), abs=1e-5)
+    # one row per sample: its first frame (32 x 32, enlarged x5)
+    assert grid.shape == (16 + 2 * (16 + 5 * 32), 5 * 64, 3)
+
+    recorded = []
+    sampler = model.night_exposure
+
+    def recording(*args, **kwargs):
+        recorded.append(sampler(*args, **kwargs))
+        return recorded[-1]
+
+    model.night_exposure = recording
+    try:
+        values, _ = hook.measure(model, batch, 'adapt')
+    finally:
+        model.night_exposure = sampler
+    # 2 clips: 2 maps for the 8 frames; the requested exposure is their mean
+    assert recorded[0].shape[0] == 2
+    assert values['requested_exposure'] == pytest.approx(
+        recorded[0].mean().item(), abs=1e-6)
