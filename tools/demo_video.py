@@ -108,7 +108,7 @@ def _tiles(frames) -> np.ndarray:
     upscaled, BGR uint8."""
     tiles = []
     for t in SHOWN_FRAMES:
-        rgb = (frames[t].permute(1, 2, 0).numpy() * 255).round()
+        rgb = (frames[t].permute(1, 2, 0).cpu().numpy() * 255).round()
         tiles.append(cv2.resize(rgb.astype(np.uint8)[..., ::-1],
                                 (TILE, TILE),
                                 interpolation=cv2.INTER_NEAREST))
