@@ -32,5 +32,8 @@ model_wrapper_cfg = dict(
 randomness = dict(seed=0)
 custom_hooks = [
     dict(type='mmsimmm.PlainMessageHubHook'),
-    dict(type='mmsimmm.FiniteLossHook')
+    dict(type='mmsimmm.FiniteLossHook'),
+    # day / darkened pairs, requested exposure vs achieved brightness,
+    # day-vs-dark feature similarity, through the Visualizer
+    dict(type='mmsimmm.DarkenVisualizationHook', interval=500, num_images=2)
 ]

@@ -55,3 +55,9 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
+
+# day / darkened pairs, requested exposure vs achieved brightness and the
+# day-vs-dark feature similarity, through the Visualizer (vis_data/)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mmsimmm.DarkenVisualizationHook', interval=500, num_images=2)
+]

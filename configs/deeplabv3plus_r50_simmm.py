@@ -40,3 +40,9 @@ model_wrapper_cfg = dict(
     type='MMSeparateDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=True)
+
+# day / darkened pairs, requested exposure vs achieved brightness and the
+# day-vs-dark feature similarity, through the Visualizer (vis_data/)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mmsimmm.DarkenVisualizationHook', interval=500, num_images=2)
+]

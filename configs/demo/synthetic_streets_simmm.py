@@ -47,3 +47,9 @@ train_cfg = dict(
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
                     interval=darken_iters + adapt_iters, max_keep_ckpts=1))
+
+# day / darkened pairs, requested exposure vs achieved brightness and the
+# day-vs-dark feature similarity, through the Visualizer (vis_data/)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mmsimmm.DarkenVisualizationHook', interval=50, num_images=2)
+]

@@ -1,11 +1,11 @@
 # CPU demo, action recognition, day-only baseline: mmaction2's I3D
 # (Recognizer3D + ResNet3d + I3DHead, as configs/_base_/models/arid_i3d.py)
-# at toy size, trained on the embedded synthetic day clips (clips_data.py),
+# at toy size, trained on the embedded synthetic day clips (configs/_base_/datasets/synthetic_clips.py),
 # evaluated on test_day and test_night.
 _base_ = [
     'mmaction::_base_/default_runtime.py',
     '../../_base_/models/arid_i3d.py',
-    './clips_data.py',
+    '../../_base_/datasets/synthetic_clips.py',
 ]
 # ResNet3d-18 with 16 base channels (128 at the last stage), no pretrained
 # weights, no temporal down-sampling of the 8-frame clips, so that both

@@ -6,7 +6,7 @@
 _base_ = [
     'mmaction::_base_/default_runtime.py',
     '../../_base_/models/arid_simmm_i3d.py',
-    './clips_data.py',
+    '../../_base_/datasets/synthetic_clips.py',
 ]
 # the baseline's toy I3D (see clips_baseline.py)
 model = dict(
@@ -52,5 +52,8 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
 custom_hooks = [
     dict(type='mmsimmm.PlainMessageHubHook'),
-    dict(type='mmsimmm.FiniteLossHook')
+    dict(type='mmsimmm.FiniteLossHook'),
+    # day / darkened pairs, requested exposure vs achieved brightness,
+    # day-vs-dark feature similarity, through the Visualizer
+    dict(type='mmsimmm.DarkenVisualizationHook', interval=50, num_images=2)
 ]
