@@ -2,6 +2,7 @@
 cache (a rerun only fills what is missing), the table and its statistics."""
 import json
 import math
+import os.path as osp
 
 import pytest
 
@@ -58,3 +59,79 @@ def test_rows_train_from_the_shared_start_and_cache(tmp_path):
     script.main(argv)
     assert stamps == {n: (seed_dir / n / 'result.json').stat().st_mtime_ns
                       for n in results}
+
+
+def test_cls_rows_train_from_the_shared_start(tmp_path):
+    script = load_script('night_table')
+    out = tmp_path / 'table.md'
+    script.main(['--tasks', 'cls', '--rows', 'erm_control', 'smm_paper',
+                 '--seeds', '0', '--iters', '2', '2', '1', '--num-train',
+                 '10', '--num-val', '10', '--work-dir',
+                 str(tmp_path / 'work'), '--out', str(out)])
+    seed_dir = tmp_path / 'work' / 'cls' / 'seed0'
+    results = {
+        name: json.loads((seed_dir / name / 'result.json').read_text())
+        for name in ('erm_day', 'erm_control', 'smm_paper')
+    }
+    for result in results.values():
+        assert 0 <= result['day'] <= 100 and 0 <= result['night'] <= 100
+        # 10 test scenes: top-1 is a multiple of 10 %
+        assert result['night'] % 10 == pytest.approx(0, abs=1e-4)
+    assert results['smm_paper']['iters'] == dict(pretrain=2, extra=2,
+                                                 darken=1)
+    assert (seed_dir / 'data' / 'test_night').is_dir()
+    assert '## cls (top-1 %' in out.read_text()
+
+
+def _cls_config(script, row):
+    from mmengine.config import Config
+    return Config.fromfile(
+        osp.join(script.REPO, 'configs', 'demo', 'cls', row.config))
+
+
+def test_every_cls_config_builds_what_its_row_claims():
+    from mmengine.registry import MODELS, DefaultScope
+    script = load_script('night_table')
+    rows = {r.name: r for r in script.TASKS['cls'].rows if r.config}
+    models, configs = {}, {}
+    for name, row in rows.items():
+        cfg = configs[name] = _cls_config(script, row)
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        assert hooks[:2] == ['mmsimmm.PlainMessageHubHook',
+                             'mmsimmm.FiniteLossHook'], name
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            models[name] = MODELS.build(cfg.model)
+        smm = type(models[name]).__name__ == 'SimMinMax'
+        assert smm == (row.kind == 'smm'), name
+    # the fine-tuned rows load the day checkpoint: same parameters as ERM
+    plain = set(models['erm_control'].state_dict())
+    for name in ('darken_brightness', 'darken_gamma_noise', 'mixstyle'):
+        assert set(models[name].state_dict()) == plain, name
+    assert models['mixstyle'].backbone.mixstyle_layer1.p == 0.5
+    assert 'backbone.ciconv.scale' in models['ciconv'].state_dict()
+    assert models['ciconv'].backbone.backbone.conv1.in_channels == 1
+    assert models['smm_paper'].dark_noise is None
+    assert models['smm'].dark_noise is not None
+    assert models['smm_no_byol'].projector is None
+    assert 'similarity' not in models['smm_no_ld_sim'].darken_losses
+    assert 'similarity' in models['smm'].darken_losses
+    assert configs['smm_alternating'].train_cfg.schedule == 'alternating'
+    # augmentations: after the geometric/colour transforms, before packing
+    for name, mode in (('darken_brightness', 'brightness'),
+                       ('darken_gamma_noise', 'gamma')):
+        pipeline = configs[name].train_dataloader.dataset.pipeline
+        assert [t['type'] for t in pipeline[-3:]] == [
+            'ColorJitter', 'mmsimmm.RandomDarken', 'PackInputs'], name
+        assert pipeline[-2]['mode'] == mode
+    assert configs['adabn'].custom_hooks[-1]['type'] == 'mmsimmm.AdaBNHook'
+    assert [loader.dataset.pipeline[1]['type']
+            for loader in configs['exposure_norm'].test_dataloader] == [
+                'mmsimmm.ExposureNormalize'] * 2
+    # every fine-tuned row uses the SMM task optimiser for adapt_iters
+    smm = configs['smm']
+    for name, row in rows.items():
+        if row.kind == 'finetune':
+            cfg = configs[name]
+            assert cfg.optim_wrapper.optimizer == \
+                smm.optim_wrapper.task.optimizer, name
+            assert cfg.train_cfg.max_iters == smm.adapt_iters, name
