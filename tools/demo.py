@@ -20,6 +20,8 @@ import os.path as osp
 import sys
 import time
 import warnings
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 # Deprecation chatter of the pinned stack, not actionable by a demo user.
 for pattern in ('pkg_resources', '``build_loss``', 'Default ``avg_non_ignore',
@@ -95,45 +97,65 @@ def make_runner(config, work_dir, data_root, seed, name, **overrides):
     return cfg, runner
 
 
-def default_iterations():
-    """(pretrain, darken, adapt) iterations of the demo configs."""
-    base = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_baseline.py'))
-    smm = Config.fromfile(osp.join(CONFIGS, 'synthetic_streets_simmm.py'))
+SEG_BASELINE = 'synthetic_streets_baseline.py'
+SEG_SMM = 'synthetic_streets_simmm.py'
+SEG_LR = dict(type='PolyLR', eta_min=1e-5, power=0.9)
+
+
+def default_iterations(baseline_config=SEG_BASELINE, smm_config=SEG_SMM):
+    """(pretrain, darken, adapt) iterations of two demo configs (by default
+    the street-scene ones)."""
+    base = Config.fromfile(osp.join(CONFIGS, baseline_config))
+    smm = Config.fromfile(osp.join(CONFIGS, smm_config))
     return base.pretrain_iters, smm.darken_iters, smm.adapt_iters
 
 
-def train_baseline(work_dir, data_root, seed, pretrain, total):
-    """Day-only training for `total` iterations; F for SMM is the checkpoint
-    at `pretrain`."""
+def train_day_only(config, lr_schedule, work_dir, data_root, seed, pretrain,
+                   total):
+    """Day-only training of `config` for `total` iterations, `lr_schedule`
+    (a scheduler dict without begin/end) over all of them; F for SMM is the
+    checkpoint at `pretrain`."""
     _, runner = make_runner(
-        'synthetic_streets_baseline.py', work_dir, data_root, seed,
-        'baseline',
+        config, work_dir, data_root, seed, 'baseline',
         train_cfg=dict(max_iters=total),
         param_scheduler=[
-            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=total,
-                 by_epoch=False)
+            dict(**lr_schedule, begin=0, end=total, by_epoch=False)
         ],
         default_hooks=dict(checkpoint=dict(interval=pretrain)))
     runner.train()
     return runner
 
 
-def train_smm(work_dir, data_root, seed, load_from, darken, adapt,
-              **overrides):
-    """Stage 1 (`darken` iterations) then stage 2 (`adapt`) from the day
+def train_two_stages(config, lr_schedule, work_dir, data_root, seed,
+                     load_from, darken, adapt, **overrides):
+    """SMM config `config`: stage 1 (`darken` iterations) then stage 2
+    (`adapt`, task learning rate under `lr_schedule`) from the day
     checkpoint `load_from`; `overrides` are merged into the config."""
     _, runner = make_runner(
-        'synthetic_streets_simmm.py', work_dir, data_root, seed, 'simmm',
+        config, work_dir, data_root, seed, 'simmm',
         load_from=load_from,
         train_cfg=dict(darken_iters=darken, adapt_iters=adapt),
         param_scheduler=dict(task=[
-            dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=darken,
-                 end=darken + adapt, by_epoch=False)
+            dict(**lr_schedule, begin=darken, end=darken + adapt,
+                 by_epoch=False)
         ]),
         default_hooks=dict(checkpoint=dict(interval=darken + adapt)),
         **overrides)
     runner.train()
     return runner
+
+
+def train_baseline(work_dir, data_root, seed, pretrain, total):
+    """The street-scene day-only baseline (see `train_day_only`)."""
+    return train_day_only(SEG_BASELINE, SEG_LR, work_dir, data_root, seed,
+                          pretrain, total)
+
+
+def train_smm(work_dir, data_root, seed, load_from, darken, adapt,
+              **overrides):
+    """Street-scene SMM (see `train_two_stages`)."""
+    return train_two_stages(SEG_SMM, SEG_LR, work_dir, data_root, seed,
+                            load_from, darken, adapt, **overrides)
 
 
 def colourise(label, palette):
@@ -151,7 +173,8 @@ def model_device(model):
 def predict(task_model, sample):
     """Label map (H, W) of one dataset sample, as a host numpy array; the
     task model's data preprocessor moves the inputs to its device."""
-    batch = dict(inputs=[sample['inputs']], data_samples=[sample['data_samples']])
+    batch = dict(inputs=[sample['inputs']],
+                 data_samples=[sample['data_samples']])
     with torch.no_grad():
         pred = task_model.test_step(batch)[0].pred_sem_seg.data[0]
     return pred.cpu().numpy()
@@ -176,6 +199,17 @@ def darkened_view(smm_model, day_inputs, generator):
     return (dark_rgb[..., ::-1] * 255).round().astype(np.uint8)
 
 
+def write_grid(path, rows, titles, column_width):
+    """Writes the image rows stacked under a white header with one title
+    per `column_width` pixels."""
+    grid = np.concatenate(rows, 0)
+    header = np.full((24, grid.shape[1], 3), 255, np.uint8)
+    for col, text in enumerate(titles):
+        cv2.putText(header, text, (col * column_width + 6, 17),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    cv2.imwrite(path, np.concatenate([header, grid], 0))
+
+
 def picture_grid(path, smm_model, baseline_model, day_set, night_set,
                  indices, seed):
     """Rows: scenes; columns: day, D(day), night, label, baseline on night,
@@ -195,40 +229,170 @@ def picture_grid(path, smm_model, baseline_model, day_set, night_set,
                 colourise(predict(baseline_model, night), palette),
                 colourise(predict(smm_model.task_model, night), palette)
             ], 1))
-    grid = np.concatenate(rows, 0)
-    header = np.full((24, grid.shape[1], 3), 255, np.uint8)
-    width = grid.shape[1] // 6
-    for col, text in enumerate(['day', 'D(day)', 'night', 'label',
-                                'baseline@night', 'SMM@night']):
-        cv2.putText(header, text, (col * width + 6, 17),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
-    cv2.imwrite(path, np.concatenate([header, grid], 0))
+    titles = ['day', 'D(day)', 'night', 'label', 'baseline@night',
+              'SMM@night']
+    write_grid(path, rows, titles, rows[0].shape[1] // len(titles))
 
 
-TASKS = ('seg', 'cls', 'video')
+# ---------------------------------------- shared by the cls and video demos
+def predict_label(task_model, sample) -> int:
+    """Predicted class index of one dataset sample (any device)."""
+    batch = dict(inputs=[sample['inputs']],
+                 data_samples=[sample['data_samples']])
+    with torch.no_grad():
+        return int(task_model.test_step(batch)[0].pred_label.cpu().reshape(
+            -1)[0])
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--task', choices=TASKS, default='seg',
-        help='seg: street scenes (mmseg, this demo); cls: object images '
-        '(mmpretrain; tools/demo_cls.py, see its --help); video: motion '
-        'clips (mmaction2; tools/demo_video.py)')
-    parser.add_argument('--work-dir', default='work_dirs/demo')
+def prediction_lines(classes, label, night_sample, smm_model, baseline_model):
+    """(text, BGR colour) lines: the label, then the baseline's and SMM's
+    prediction on the night sample (green right, red wrong)."""
+    lines = [(f'label: {classes[label]}', (0, 0, 0))]
+    for name, model in (('baseline', baseline_model),
+                        ('SMM', smm_model.task_model)):
+        pred = predict_label(model, night_sample)
+        colour = (0, 140, 0) if pred == label else (0, 0, 200)
+        lines.append((f'{name}@night: {classes[pred]}', colour))
+    return lines
+
+
+def text_panel(lines, tile, first_line, line_step, font_scale):
+    """White (tile, 2 * tile) panel, one (text, BGR colour) line every
+    `line_step` pixels from `first_line`."""
+    panel = np.full((tile, 2 * tile, 3), 255, np.uint8)
+    for row, (text, colour) in enumerate(lines):
+        cv2.putText(panel, text, (6, first_line + line_step * row),
+                    cv2.FONT_HERSHEY_SIMPLEX, font_scale, colour, 1,
+                    cv2.LINE_AA)
+    return panel
+
+
+# ------------------------------------------------------- the four steps
+@dataclass
+class DemoTask:
+    """What one demo (seg, cls, video) differs in; `run_demo` does the
+    rest."""
+    data_name: str  # step 1: what `generate_data` makes
+    generate_data: Callable  # (data_root, parsed args) -> None
+    baseline_config: str  # relative to configs/demo
+    smm_config: str
+    lr_schedule: dict  # of both runs, without begin/end
+    test_name: str  # step 4: what the two test loaders hold
+    metrics: Sequence[str]  # (day key, night key) of runner.test()
+    metric_name: str  # table header, e.g. 'mIoU'
+    picture_grid: Callable  # same signature as `picture_grid` above
+    grid_rows: int
+    metric_scale: float = 1  # e.g. 100: accuracy fractions -> percent
+    # results.json keeps only `metrics` unless this is False
+    save_only_metrics: bool = True
+
+
+def demo_arg_parser(doc, tasks, default_task, work_dir, task_help=None,
+                    **dataset_sizes):
+    """The demos' common options; `dataset_sizes` (e.g. num_train=300)
+    become integer options (--num-train)."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('--task', choices=tasks, default=default_task,
+                        help=task_help)
+    parser.add_argument('--work-dir', default=work_dir)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=300)
-    parser.add_argument('--num-val', type=int, default=40)
+    for name, default in dataset_sizes.items():
+        parser.add_argument('--' + name.replace('_', '-'), type=int,
+                            default=default)
     parser.add_argument(
         '--pretrain-iters', type=int, default=None,
         help='day iterations before adaptation (config default if unset)')
     parser.add_argument('--darken-iters', type=int, default=None)
     parser.add_argument('--adapt-iters', type=int, default=None)
-    return parser.parse_args()
+    return parser
+
+
+def run_demo(task: DemoTask, args):
+    """Data, day-only baseline, SMM from the baseline at `pretrain`, then
+    the day/night table, results.json and the picture grid."""
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    work_dir = osp.abspath(args.work_dir)
+    started = time.time()
+    data_root = osp.join(work_dir, 'data')
+    print(f'[1/4] {task.data_name} -> {data_root}', flush=True)
+    task.generate_data(data_root, args)
+
+    pretrain, darken, adapt = default_iterations(task.baseline_config,
+                                                 task.smm_config)
+    pretrain = args.pretrain_iters or pretrain
+    darken = args.darken_iters or darken
+    adapt = args.adapt_iters or adapt
+    total = pretrain + adapt
+    print(f'[2/4] day-only baseline: {total} iterations (F for SMM saved at '
+          f'{pretrain})', flush=True)
+    baseline_dir = osp.join(work_dir, 'baseline')
+    baseline = train_day_only(task.baseline_config, task.lr_schedule,
+                              baseline_dir, data_root, args.seed, pretrain,
+                              total)
+    print(f'[3/4] SMM: {darken} darkener + {adapt} adaptation iterations '
+          f'from the baseline at iteration {pretrain}', flush=True)
+    smm = train_two_stages(task.smm_config, task.lr_schedule,
+                           osp.join(work_dir, 'simmm'), data_root, args.seed,
+                           osp.join(baseline_dir, f'iter_{pretrain}.pth'),
+                           darken, adapt)
+
+    print(f'[4/4] evaluating on {task.test_name}', flush=True)
+    results = {
+        'day-only baseline': baseline.test(),
+        'SMM (ours)': smm.test(),
+    }
+    shown = {name: {key: task.metric_scale * float(metrics[key])
+                    for key in task.metrics}
+             for name, metrics in results.items()}
+    table = [f'| model | day {task.metric_name} | night {task.metric_name} |',
+             '|---|---|---|']
+    for name, metrics in shown.items():
+        day, night = (metrics[key] for key in task.metrics)
+        table.append(f'| {name} | {day:.2f} | {night:.2f} |')
+    day_set = smm.test_loop.dataloaders[0].dataset
+    night_set = smm.test_loop.dataloaders[1].dataset
+    grid_path = osp.join(work_dir, 'demo_grid.png')
+    step = max(1, len(day_set) // task.grid_rows)
+    task.picture_grid(grid_path, smm.model, baseline.model, day_set,
+                      night_set,
+                      list(range(0, len(day_set), step))[:task.grid_rows],
+                      args.seed)
+    elapsed = time.time() - started
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(results=shown if task.save_only_metrics else results,
+                       seed=args.seed,
+                       iterations=dict(pretrain=pretrain, darken=darken,
+                                       adapt=adapt),
+                       seconds=round(elapsed)), f, indent=2)
+    print('\n'.join(['', *table, '', f'picture grid: {grid_path}',
+                     f'total time: {elapsed / 60:.1f} min']))
+
+
+def generate_streets(data_root, args):
+    generate_synthetic_streets(data_root, num_train=args.num_train,
+                               num_val=args.num_val, seed=args.seed)
+
+
+SEG_TASK = DemoTask(
+    data_name='synthetic street scenes', generate_data=generate_streets,
+    baseline_config=SEG_BASELINE, smm_config=SEG_SMM, lr_schedule=SEG_LR,
+    test_name='day and night validation scenes',
+    metrics=('day/mIoU', 'night/mIoU'), metric_name='mIoU',
+    picture_grid=picture_grid, grid_rows=4, save_only_metrics=False)
+TASKS = ('seg', 'cls', 'video')
+
+
+def parse_args():
+    return demo_arg_parser(
+        __doc__, TASKS, 'seg', 'work_dirs/demo',
+        task_help='seg: street scenes (mmseg, this demo); cls: object images '
+        '(mmpretrain; tools/demo_cls.py, see its --help); video: motion '
+        'clips (mmaction2; tools/demo_video.py)',
+        num_train=300, num_val=40).parse_args()
 
 
 def main():
-    # --task cls hands all options to the classification demo
+    # --task cls / video hands all options to that task's demo
     task = argparse.ArgumentParser(add_help=False)
     task.add_argument('--task', choices=TASKS, default='seg')
     if task.parse_known_args()[0].task == 'cls':
@@ -237,56 +401,7 @@ def main():
     if task.parse_known_args()[0].task == 'video':
         import demo_video
         return demo_video.main(sys.argv[1:])
-    args = parse_args()
-    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
-    work_dir = osp.abspath(args.work_dir)
-    started = time.time()
-    data_root = osp.join(work_dir, 'data')
-    print(f'[1/4] synthetic street scenes -> {data_root}', flush=True)
-    generate_synthetic_streets(
-        data_root, num_train=args.num_train, num_val=args.num_val,
-        seed=args.seed)
-
-    pretrain, darken, adapt = default_iterations()
-    pretrain = args.pretrain_iters or pretrain
-    adapt = args.adapt_iters or adapt
-    darken = args.darken_iters or darken
-    total = pretrain + adapt
-    print(f'[2/4] day-only baseline: {total} iterations (F for SMM saved at '
-          f'{pretrain})', flush=True)
-    baseline_dir = osp.join(work_dir, 'baseline')
-    baseline = train_baseline(baseline_dir, data_root, args.seed, pretrain,
-                              total)
-    print(f'[3/4] SMM: {darken} darkener + {adapt} adaptation iterations '
-          f'from the baseline at iteration {pretrain}', flush=True)
-    smm = train_smm(osp.join(work_dir, 'simmm'), data_root, args.seed,
-                    osp.join(baseline_dir, f'iter_{pretrain}.pth'), darken,
-                    adapt)
-
-    print('[4/4] evaluating on day and night validation scenes', flush=True)
-    results = {
-        'day-only baseline': baseline.test(),
-        'SMM (ours)': smm.test(),
-    }
-    table = ['| model | day mIoU | night mIoU |', '|---|---|---|']
-    for name, metrics in results.items():
-        table.append(f"| {name} | {metrics['day/mIoU']:.2f} | "
-                     f"{metrics['night/mIoU']:.2f} |")
-    day_set = smm.test_loop.dataloaders[0].dataset
-    night_set = smm.test_loop.dataloaders[1].dataset
-    grid_path = osp.join(work_dir, 'demo_grid.png')
-    picture_grid(grid_path, smm.model, baseline.model, day_set, night_set,
-                 list(range(0, len(day_set), max(1, len(day_set) // 4)))[:4],
-                 args.seed)
-    elapsed = time.time() - started
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(results=results, seed=args.seed,
-                       iterations=dict(pretrain=pretrain, darken=darken,
-                                       adapt=adapt),
-                       seconds=round(elapsed)), f, indent=2)
-    print('\n'.join(['', *table, '',
-                     f'picture grid: {grid_path}',
-                     f'total time: {elapsed / 60:.1f} min']))
+    run_demo(SEG_TASK, parse_args())
 
 
 if __name__ == '__main__':
