@@ -31,14 +31,13 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 import time
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from .synthetic_publish import check_non_negative_ints, generate_once
 from .synthetic_streets import (MOONLIGHT, SODIUM, SUN_LIGHT, SKY_AMBIENT,
                                 WHITE_LED, _fbm, _lens_glare,
                                 _simulate_sensor, _to_uint8, _vignetting,
@@ -307,11 +306,8 @@ def render_night_object(albedo: np.ndarray,
 def _params(num_train, num_val, num_test, size, seed) -> dict:
     if len(size) != 2 or min(int(size[0]), int(size[1])) < 16:
         raise ValueError(f'size must be (height, width) >= 16, got {size}')
-    for name, value in (('num_train', num_train), ('num_val', num_val),
-                        ('num_test', num_test), ('seed', seed)):
-        if int(value) != value or value < 0:
-            raise ValueError(f'{name} must be a non-negative int, got '
-                             f'{value!r}')
+    check_non_negative_ints(num_train=num_train, num_val=num_val,
+                            num_test=num_test, seed=seed)
     return dict(
         version=FORMAT_VERSION,
         num_train=int(num_train),
@@ -319,17 +315,6 @@ def _params(num_train, num_val, num_test, size, seed) -> dict:
         num_test=int(num_test),
         size=[int(size[0]), int(size[1])],
         seed=int(seed))
-
-
-def _marker(root) -> Optional[dict]:
-    path = osp.join(root, MARKER_NAME)
-    if not osp.isfile(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f'unreadable marker {path}: {err}') from err
 
 
 def _save(path, rgb):
@@ -397,51 +382,19 @@ def generate_synthetic_objects(root,
     """
     root = osp.abspath(osp.expanduser(str(root)))
     params = _params(num_train, num_val, num_test, size, seed)
-    existing = _marker(root)
-    if existing == params:
-        return _summary(root, params, generated=False)
-    if existing is not None and not overwrite:
-        key = next(k for k in sorted({**existing, **params})
-                   if existing.get(k) != params.get(k))
-        raise ValueError(f'{root} holds synthetic objects made with {key}='
-                         f'{existing.get(key)!r}, not {params.get(key)!r}; '
-                         'pass overwrite=True or choose another root')
-    if existing is None and osp.isdir(root) and os.listdir(root):
-        raise FileExistsError(f'{root} is not empty and was not made by '
-                              'generate_synthetic_objects; not touching it')
-    parent = osp.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    tree = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.', dir=parent)
-    try:
+
+    def write_tree(tree):
         for split in ('train', 'val', 'test_day'):
             count = params['num_test' if split == 'test_day' else
                            f'num_{split}']
             _write_split(tree, split, count, params)
         for split in SPLITS:  # a split of 0 images is an empty folder
             os.makedirs(osp.join(tree, split), exist_ok=True)
-        # the marker goes in last: a tree with a marker is complete
-        with open(osp.join(tree, MARKER_NAME), 'w') as f:
-            json.dump(params, f, indent=2)
-        if existing is not None:  # overwrite: replace the old tree
-            shutil.rmtree(root)
-        try:
-            os.rename(tree, root)
-        except OSError:
-            # another process (e.g. another rank) published the same set
-            if _marker(root) != params:
-                raise
-        else:
-            os.chmod(root, 0o777 & ~_umask())  # mkdtemp made it private
-    finally:
-        if osp.isdir(tree):
-            shutil.rmtree(tree, ignore_errors=True)
-    return _summary(root, params, generated=True)
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    generated = generate_once(root, params, MARKER_NAME, write_tree,
+                              overwrite, 'synthetic objects',
+                              'generate_synthetic_objects')
+    return _summary(root, params, generated=generated)
 
 
 def main(argv=None):

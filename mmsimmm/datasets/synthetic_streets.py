@@ -21,14 +21,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+
+from .synthetic_publish import check_non_negative_ints, generate_once
 
 __all__ = [
     'generate_synthetic_streets', 'render_day_scene', 'render_night',
@@ -1106,28 +1106,13 @@ def render_night(day_srgb_uint8: np.ndarray, label: np.ndarray,
 def _params(num_train, num_val, size, seed) -> dict:
     if len(size) != 2 or min(int(size[0]), int(size[1])) < 32:
         raise ValueError(f'size must be (height, width) >= 32, got {size}')
-    for name, value in (('num_train', num_train), ('num_val', num_val),
-                        ('seed', seed)):
-        if int(value) != value or value < 0:
-            raise ValueError(f'{name} must be a non-negative int, got '
-                             f'{value!r}')
+    check_non_negative_ints(num_train=num_train, num_val=num_val, seed=seed)
     return dict(
         version=FORMAT_VERSION,
         num_train=int(num_train),
         num_val=int(num_val),
         size=[int(size[0]), int(size[1])],
         seed=int(seed))
-
-
-def _read_marker(root) -> Optional[dict]:
-    path = osp.join(root, MARKER_NAME)
-    if not osp.isfile(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f'unreadable marker {path}: {err}') from err
 
 
 def _data_prefixes() -> dict:
@@ -1186,26 +1171,6 @@ def _write_split(tree, split, count, params):
                          name + SEG_SUFFIX), label)
 
 
-def _publish(tree, root, params, overwrite):
-    """Move the finished ``tree`` to ``root`` in one rename."""
-    try:
-        os.rename(tree, root)  # succeeds while root is missing or empty
-        return
-    except OSError:
-        # Another process (e.g. another rank) may have published the same
-        # dataset meanwhile; that is as good as ours.
-        if _read_marker(root) == params:
-            return
-        if not overwrite:
-            raise
-    # Park the old tree first so root is never missing or half-deleted.
-    trash = tempfile.mkdtemp(
-        prefix=f'.{osp.basename(root)}.old.', dir=osp.dirname(root))
-    os.rename(root, osp.join(trash, 'tree'))
-    os.rename(tree, root)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
 def generate_synthetic_streets(root,
                                num_train: int = 300,
                                num_val: int = 40,
@@ -1233,38 +1198,15 @@ def generate_synthetic_streets(root,
     """
     root = osp.abspath(osp.expanduser(str(root)))
     params = _params(num_train, num_val, size, seed)
-    existing = _read_marker(root)
-    if existing == params:
-        return _summary(root, params, generated=False)
-    if existing is not None and not overwrite:
-        key = next(
-            k for k in sorted({
-                **existing,
-                **params
-            }) if existing.get(k) != params.get(k))
-        raise ValueError(f'{root} holds synthetic streets made with {key}='
-                         f'{existing.get(key)!r}, not {params.get(key)!r}; '
-                         'pass overwrite=True or choose another root')
-    if existing is None and osp.isdir(root) and os.listdir(root):
-        raise FileExistsError(f'{root} is not empty and was not made by '
-                              'generate_synthetic_streets; not touching it')
-    parent = osp.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    tree = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.', dir=parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tree, 0o777 & ~umask)  # mkdtemp makes it private
+
+    def write_tree(tree):
         _write_split(tree, 'train', params['num_train'], params)
         _write_split(tree, 'val', params['num_val'], params)
-        # The marker goes in last: a tree with a marker is complete.
-        with open(osp.join(tree, MARKER_NAME), 'w') as f:
-            json.dump(params, f, indent=2)
-        _publish(tree, root, params, overwrite)
-    finally:
-        if osp.isdir(tree):
-            shutil.rmtree(tree, ignore_errors=True)
-    return _summary(root, params, generated=True)
+
+    generated = generate_once(root, params, MARKER_NAME, write_tree,
+                              overwrite, 'synthetic streets',
+                              'generate_synthetic_streets')
+    return _summary(root, params, generated=generated)
 
 
 def main(argv=None):
