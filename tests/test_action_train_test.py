@@ -14,29 +14,17 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from test_codan_train_test import run_tool
+from tool_runs import (ROOT, assert_stages_move_their_own_parts,
+                       export_plain_checkpoint, run_tool, shrink_config,
+                       train_day_then_smm)
+from tool_runs import runner_globals_restored  # noqa: F401 (autouse)
 
 pytest.importorskip('mmaction')
 cv2 = pytest.importorskip('cv2')
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSES = ('Drink', 'Jump', 'Pick')  # the first 3 of ARID's 11
 FRAMES, WIDTH, HEIGHT = 8, 64, 48  # decord needs widths in multiples of 32
 CROP, SHORT_SIDE, CLIP_LEN = 32, 40, 4
-
-
-@pytest.fixture(scope='module', autouse=True)
-def runner_globals_restored():
-    """Remove the MessageHub/DefaultScope instances the Runners made."""
-    from mmengine.logging import MessageHub
-    before = {
-        cls: set(cls._instance_dict)
-        for cls in (MessageHub, DefaultScope)
-    }
-    yield
-    for cls, names in before.items():
-        for name in set(cls._instance_dict) - names:
-            del cls._instance_dict[name]
 
 
 def write_clip(path, label, seed, night=False):
@@ -79,35 +67,27 @@ def make_arid(root, per_class=2, splits=('train', 'val', 'test')):
     return str(root)
 
 
+def _toy_value(node, key, value):
+    kind = node.get('type')
+    if kind == 'SampleFrames' and key == 'clip_len':
+        return CLIP_LEN
+    if kind == 'SampleFrames' and key == 'frame_interval':
+        return 1
+    if kind == 'SampleFrames' and key == 'num_clips' and value > 1:
+        return 2
+    if key == 'scale' and value == (-1, 256):
+        return (-1, SHORT_SIDE)
+    if key == 'scale' and value == (224, 224):
+        return (CROP, CROP)
+    if key in ('input_size', 'crop_size') and value in (224, 256):
+        return CROP if value == 224 else SHORT_SIDE
+    return None
+
+
 def shrink(node):
     """The pipelines at toy size: 4-frame clips, 32-pixel crops, 2 clips x
     3 crops at test; no worker processes, batch 2."""
-    if isinstance(node, dict):
-        kind = node.get('type')
-        for key, value in node.items():
-            if kind == 'SampleFrames' and key == 'clip_len':
-                node[key] = CLIP_LEN
-            elif kind == 'SampleFrames' and key == 'frame_interval':
-                node[key] = 1
-            elif kind == 'SampleFrames' and key == 'num_clips' and value > 1:
-                node[key] = 2
-            elif key == 'scale' and value == (-1, 256):
-                node[key] = (-1, SHORT_SIDE)
-            elif key == 'scale' and value == (224, 224):
-                node[key] = (CROP, CROP)
-            elif key in ('input_size', 'crop_size') and value in (224, 256):
-                node[key] = CROP if value == 224 else SHORT_SIDE
-            elif key == 'batch_size':
-                node[key] = 2
-            elif key == 'num_workers':
-                node[key] = 0
-            elif key == 'persistent_workers':
-                node[key] = False
-            else:
-                shrink(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            shrink(item)
+    shrink_config(node, _toy_value, 2)
 
 
 def tiny_i3d(model):
@@ -137,31 +117,9 @@ def trained(tmp_path_factory):
     make_arid(tmp / 'data' / 'arid')
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp)  # the configs' relative data/arid paths
-        baseline = tiny('arid_i3d_baseline.py', str(tmp / 'baseline'))
-        baseline.train_cfg.max_epochs = 1
-        baseline.default_hooks.checkpoint.interval = 1
-        baseline_file = str(tmp / 'baseline.py')
-        baseline.dump(baseline_file)
-        run_tool('train.py', baseline_file)
-        day_checkpoint = str(tmp / 'baseline' / 'epoch_1.pth')
-
-        smm = tiny('arid_simmm.py', str(tmp / 'simmm'))
-        smm.load_from = day_checkpoint
-        smm.train_cfg.update(darken_iters=2, adapt_iters=2, val_interval=4)
-        smm.param_scheduler.darkener[0].update(end=2, milestones=[1])
-        smm.param_scheduler.task[0].update(begin=2, end=4)
-        smm.default_hooks.checkpoint.interval = 2
-        smm_file = str(tmp / 'simmm.py')
-        smm.dump(smm_file)
-        run_tool('train.py', smm_file)
-        yield dict(tmp=tmp, baseline_file=baseline_file, smm_file=smm_file,
-                   day_checkpoint=day_checkpoint,
-                   stage1=str(tmp / 'simmm' / 'iter_2.pth'),
-                   final=str(tmp / 'simmm' / 'iter_4.pth'))
-
-
-def state(path):
-    return torch.load(path, map_location='cpu')['state_dict']
+        yield train_day_then_smm(
+            tmp, tiny('arid_i3d_baseline.py', str(tmp / 'baseline')),
+            tiny('arid_simmm.py', str(tmp / 'simmm')))
 
 
 def test_clips_decode_in_the_documented_layout(tmp_path):
@@ -184,21 +142,11 @@ def test_clips_decode_in_the_documented_layout(tmp_path):
 
 
 def test_two_stages_move_their_own_parts(trained):
-    day = state(trained['day_checkpoint'])
-    stage1, final = state(trained['stage1']), state(trained['final'])
-    task_keys = [k for k in final if k.startswith('task_model.')
-                 and final[k].is_floating_point()]
-    # stage 1 (2 darken iterations from the day checkpoint): F as loaded
-    for key in task_keys:
-        torch.testing.assert_close(stage1[key], day[key[len('task_model.'):]])
-    darkener = [k for k in final if k.startswith('darkener.')]
-    # stage 2: F and the BYOL necks move, D stays where stage 1 left it
-    assert any(not torch.equal(stage1[k], final[k]) for k in task_keys
-               if k.endswith('conv.weight'))
+    stage1, final = assert_stages_move_their_own_parts(
+        trained, lambda key: key.endswith('conv.weight'))
+    # the BYOL necks move in stage 2 too
     assert any(not torch.equal(stage1[k], final[k]) for k in final
                if k.startswith('projector.'))
-    assert darkener and all(torch.equal(stage1[k], final[k])
-                            for k in darkener)
 
 
 def test_tools_test_reports_night_top1_and_top5(trained):
@@ -210,16 +158,8 @@ def test_tools_test_reports_night_top1_and_top5(trained):
 
 def test_export_gives_a_plain_mmaction_checkpoint(trained):
     from mmaction.registry import MODELS
-    from mmengine.runner.checkpoint import load_checkpoint
-    out = str(trained['tmp'] / 'plain.pth')
-    run_tool('export_task_model.py', trained['final'], out)
     cfg = Config.fromfile(trained['baseline_file'])
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        plain = MODELS.build(cfg.model)
-    load_checkpoint(plain, out, map_location='cpu', strict=True)
-    final = state(trained['final'])
-    for key, value in plain.state_dict().items():
-        torch.testing.assert_close(value, final[f'task_model.{key}'])
+    out = export_plain_checkpoint(trained, MODELS, 'mmaction', cfg.model)
     # mmaction2's own test of the baseline config accepts it
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(trained['tmp'])
