@@ -15,8 +15,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from tool_runs import (ROOT, assert_stages_move_their_own_parts,
-                       export_plain_checkpoint, run_tool, shrink_config,
-                       train_day_then_smm)
+                       export_plain_checkpoint, finish_toy_config,
+                       run_tool, shrink_config, train_day_then_smm)
 from tool_runs import runner_globals_restored  # noqa: F401 (autouse)
 
 pytest.importorskip('mmaction')
@@ -104,11 +104,7 @@ def tiny(config, work_dir):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
     shrink(cfg._cfg_dict)
     tiny_i3d(cfg.model.get('task_model', cfg.model))
-    if 'projector' in cfg.model:
-        cfg.model.projector.in_channels = 64
-    cfg.work_dir = work_dir
-    cfg.log_level = 'WARNING'
-    return cfg
+    return finish_toy_config(cfg, work_dir)
 
 
 @pytest.fixture(scope='module')

@@ -11,8 +11,8 @@ from mmengine.config import Config
 
 from test_codan_dataset import make_codan
 from tool_runs import (ROOT, assert_stages_move_their_own_parts,
-                       export_plain_checkpoint, run_tool, shrink_config,
-                       state, train_day_then_smm)
+                       export_plain_checkpoint, finish_toy_config,
+                       run_tool, shrink_config, state, train_day_then_smm)
 from tool_runs import runner_globals_restored  # noqa: F401 (autouse)
 
 pytest.importorskip('mmpretrain')
@@ -42,11 +42,7 @@ def tiny(config, data_root, work_dir):
     task = cfg.model.get('task_model', cfg.model)
     task.backbone.base_channels = 8
     task.head.in_channels = 64
-    if 'projector' in cfg.model:
-        cfg.model.projector.in_channels = 64
-    cfg.work_dir = work_dir
-    cfg.log_level = 'WARNING'
-    return cfg
+    return finish_toy_config(cfg, work_dir)
 
 
 @pytest.fixture(scope='module')

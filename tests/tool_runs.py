@@ -51,6 +51,16 @@ def shrink_config(node, small_value, batch_size):
             shrink_config(item, small_value, batch_size)
 
 
+def finish_toy_config(cfg, work_dir):
+    """The last touches of a toy config whose narrow backbone ends in 64
+    channels: SMM's projector takes those, ``work_dir``, quiet logging."""
+    if 'projector' in cfg.model:
+        cfg.model.projector.in_channels = 64
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    return cfg
+
+
 def run_tool(tool, *args):
     """tools/<tool> as a user runs it, in this process (the Runner's test
     metrics are returned)."""
