@@ -100,8 +100,11 @@ def seg_batch(n=2, h=32, w=64, num_classes=19, seed=0):
 
 
 @pytest.fixture
-def message_hub():
-    hub = MessageHub.get_instance('mmsimmm-tests')
+def message_hub(request):
+    # a new instance per test is the current one, whatever Runners earlier
+    # tests created (an existing name would not become current again)
+    hub = MessageHub.get_instance(f'mmsimmm-tests-{request.node.nodeid}')
+    assert MessageHub.get_current_instance() is hub
     hub.update_info('iter', 0)
     yield hub
     hub.runtime_info.clear()
