@@ -48,7 +48,9 @@ __all__ = [
     'render_night_object', 'shape_mask'
 ]
 
-FORMAT_VERSION = 1
+# 2: muted, near grey-world colours (version 1 made the darkener collapse to
+# black through the colour loss); older trees are regenerated
+FORMAT_VERSION = 2
 MARKER_NAME = '.synthetic_objects.json'
 # Sorted, so a folder scan (mmpretrain's CustomDataset) gives the same
 # indices as the class list.
