@@ -135,3 +135,16 @@ def test_every_cls_config_builds_what_its_row_claims():
             assert cfg.optim_wrapper.optimizer == \
                 smm.optim_wrapper.task.optimizer, name
             assert cfg.train_cfg.max_iters == smm.adapt_iters, name
+
+
+def test_each_run_gets_its_own_visualizer(tmp_path):
+    """Two Runners in one process (the demo, the table) write their pictures
+    into their own work dirs."""
+    script = load_script('night_table')
+    demo = script.demo
+    first = demo.make_config('synthetic_streets_simmm.py', str(tmp_path / 'a'),
+                             str(tmp_path / 'data'), 0, 'a')
+    second = demo.make_config('synthetic_streets_simmm.py',
+                              str(tmp_path / 'b'), str(tmp_path / 'data'), 0,
+                              'b')
+    assert first.visualizer.name != second.visualizer.name

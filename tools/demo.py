@@ -86,6 +86,11 @@ def make_config(config, work_dir, data_root, seed, name, **overrides):
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.train_cfg.pop('val_interval', None)
     set_data_root(cfg, data_root)
+    if cfg.get('visualizer'):
+        # mmengine keeps one Visualizer per name for the whole process: a
+        # second Runner with the same name would write its pictures into
+        # the first run's vis_data
+        cfg.visualizer.name = f'visualizer:{osp.abspath(work_dir)}'
     cfg.merge_from_dict(overrides)
     return cfg
 
