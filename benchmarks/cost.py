@@ -407,8 +407,20 @@ def measure_steps(task, base_channels, batch_size, h, w, repeats,
                 target['projector'](adapter.encode(target, inputs))
         return run
 
+    # one logging call of the visualisation hook on the step's batch
+    from mmsimmm.engine.hooks.darken_visualization_hook import \
+        DarkenVisualizationHook
+    vis_hook = DarkenVisualizationHook(num_images=2)
+
+    def hook_call(phase):
+        def run():
+            hub.update_info('smm_phase', phase)
+            vis_hook.measure(smm, copy.copy(batch), phase)
+        return run
+
     stage2 = interleaved(
         dict(plain=plain_step(batch_2b), smm=smm_step('adapt'),
+             hook=hook_call('adapt'),
              no_byol=smm_step('adapt', *no_byol), darkener=darken,
              target=target_forward(
                  smm.target.module,
@@ -416,7 +428,8 @@ def measure_steps(task, base_channels, batch_size, h, w, repeats,
              target_nchw=target_forward(target_nchw, inputs_2b)),
         repeats)
     stage1 = interleaved(
-        dict(plain=plain_step(batch), smm=smm_step('darken')), repeats)
+        dict(plain=plain_step(batch), smm=smm_step('darken'),
+             hook=hook_call('darken')), repeats)
     smm.eval()
     task = smm.task_model
     test = interleaved(
@@ -448,6 +461,12 @@ def print_steps(task, steps, default_sf) -> dict:
         print(f'    of which {label:<30} '
               f"{fmt_ratio(ratios['stage2_' + part])}  "
               f'({median(s2[part]):.3f} s)')
+    for stage, steps_of in (('stage2', s2), ('stage1', s1)):
+        ratios[f'{stage}_hook'] = paired_ratio(steps_of, 'hook', 'smm')
+        print(f'  DarkenVisualizationHook call / SMM {stage} step: '
+              f"{fmt_ratio(ratios[f'{stage}_hook'])}  "
+              f"({median(steps_of['hook']):.3f} s; per iteration at "
+              f"interval 50: {ratios[f'{stage}_hook']['median'] / 50:.2%})")
     print('  stage-1 SMM step / plain F step on B:     '
           f"{fmt_ratio(ratios['stage1'])}  ({median(s1['smm']):.3f} s / "
           f"{median(s1['plain']):.3f} s)")

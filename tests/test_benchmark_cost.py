@@ -17,6 +17,8 @@ ROWS = [
     '(same, not channels-last)',
     'stage-1 SMM step / plain F step on B:',
     'test: SimMinMax / task model test_step:',
+    'DarkenVisualizationHook call / SMM stage2 step:',
+    'DarkenVisualizationHook call / SMM stage1 step:',
     'D forward at default scale_factor=',
     'segmentation stage-2 step <= 1.4x plain step:',
     'classification stage-2 step <= 1.4x plain step:',
@@ -45,7 +47,8 @@ def test_cost_benchmark_quick_run_prints_every_row(tmp_path):
         assert row['time_s'] > 0 and row['peak_delta_mib'] >= 0
     assert set(result['ratios']) == {'seg', 'cls'}
     for ratios in result['ratios'].values():
-        assert set(ratios) >= {'stage2', 'stage1', 'test'}
+        assert set(ratios) >= {'stage2', 'stage1', 'test', 'stage2_hook',
+                               'stage1_hook'}
         assert all(0 < r['low'] <= r['median'] <= r['high']
                    for r in ratios.values())
     assert set(result['goals']) == {'darkener', 'stage2_seg', 'stage2_cls'}
