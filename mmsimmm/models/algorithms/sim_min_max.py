@@ -341,10 +341,11 @@ class SimMinMax(BaseModel):
         # stage-2 views are only as dark as D has learnt to make them
         error = (dark.detach().mean(dim=(1, 2, 3)) - exposure).abs().mean()
         losses['darken.exposure_error'] = error
-        self._track_exposure_error(error.item())
+        self._track_exposure_error(error)
         return losses
 
-    def _track_exposure_error(self, error: float) -> None:
+    def _track_exposure_error(self, error: Tensor) -> None:
+        # kept as a tensor: no host sync in the training step
         previous = self._exposure_error
         self._exposure_error = error if previous is None else \
             0.9 * previous + 0.1 * error
@@ -356,10 +357,10 @@ class SimMinMax(BaseModel):
         steps of an alternating schedule)."""
         error, streak = self._exposure_error, self._darken_streak
         self._exposure_error, self._darken_streak = None, 0
-        if streak >= 20 and error > self.exposure_error_warning:
+        if streak >= 20 and float(error) > self.exposure_error_warning:
             print_log(
                 f'SimMinMax: at the end of stage 1 the darkener misses its '
-                f'exposure input by {error:.3f} on average (mean brightness '
+                f'exposure input by {float(error):.3f} on average (mean brightness '
                 f'vs E); its stage-2 views are brighter than asked: stage 1 '
                 f'is probably too short, raise darken_iters',
                 logger='current', level=logging.WARNING)
