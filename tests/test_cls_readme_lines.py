@@ -15,14 +15,14 @@ pytest.importorskip('mmpretrain')
 from test_codan_train_test import runner_globals_restored  # noqa: E402,F401
 
 README_LINES = """
-_base_ = ['mmpretrain::resnet/resnet18_8xb32_in1k.py']
+_base_ = ['mmpretrain::resnet/resnet18_8xb32_in1k.py', 'mmsimmm::_base_/safe_runtime.py']
 load_from = None  # your day-trained checkpoint
 
 model = dict(
     _delete_=True,
     type='mmsimmm.SimMinMax',
     task_model={{_base_.model}},              # your model, unmodified
-    projector=dict(type='mmsimmm.BYOLProjector', in_channels=512),
+    projector=dict(type='mmsimmm.BYOLProjector'),  # pooled, in_channels inferred (512)
     predictor=dict(type='mmsimmm.BYOLPredictor'))
 optim_wrapper = dict(
     _delete_=True,
