@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -75,37 +75,53 @@ def generate_streets(root, num_train, num_val, seed):
                                     num_val=num_val, seed=seed)
 
 
-SEG_ROWS = [
-    Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
-    Row('erm_control', '+ {extra} more day-only iterations (control)',
-        'finetune', 'baselines/streets_erm.py'),
-    Row('darken_brightness', '+ brightness darkening x*U(0.1,1), p 0.5',
-        'finetune', 'baselines/streets_darken_brightness.py'),
-    Row('darken_gamma_noise',
-        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise, p 0.5', 'finetune',
-        'baselines/streets_darken_gamma_noise.py'),
-    Row('mixstyle', '+ MixStyle', 'finetune', 'baselines/streets_mixstyle.py'),
-    Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
-        'baselines/streets_ciconv.py'),
-    Row('adabn', 'control + AdaBN on night images (uses target data)',
-        'eval', 'baselines/streets_adabn.py', source='erm_control',
-        uses_night_data=True),
-    Row('exposure_norm', 'control + test-time exposure normalisation',
-        'eval', 'baselines/streets_exposure_norm.py', source='erm_control'),
-    Row('smm_paper', 'SMM, paper setting (= default without sensor noise)',
-        'smm', 'ablations/streets_smm_paper.py', group='smm'),
-    Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
-        'synthetic_streets_simmm.py', group='smm'),
+def task_rows(prefix: str, smm_config: str,
+              extra_smm_rows: Sequence[Row] = ()) -> List[Row]:
+    """The rows of one task; its configs are named
+    ``baselines/<prefix>_<row>.py`` and ``ablations/<prefix>_<row>.py``."""
+    def baseline(name):
+        return f'baselines/{prefix}_{name}.py'
+
+    def ablation(name):
+        return f'ablations/{prefix}_{name}.py'
+
+    return [
+        Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
+        Row('erm_control', '+ {extra} more day-only iterations (control)',
+            'finetune', baseline('erm')),
+        Row('darken_brightness', '+ brightness darkening x*U(0.1,1), p 0.5',
+            'finetune', baseline('darken_brightness')),
+        Row('darken_gamma_noise',
+            '+ gamma darkening x^U(1,5)*U(0.1,1) + noise, p 0.5',
+            'finetune', baseline('darken_gamma_noise')),
+        Row('mixstyle', '+ MixStyle', 'finetune', baseline('mixstyle')),
+        Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
+            baseline('ciconv')),
+        Row('adabn', 'control + AdaBN on night images (uses target data)',
+            'eval', baseline('adabn'), source='erm_control',
+            uses_night_data=True),
+        Row('exposure_norm', 'control + test-time exposure normalisation',
+            'eval', baseline('exposure_norm'), source='erm_control'),
+        Row('smm_paper',
+            'SMM, paper setting (= default without sensor noise)', 'smm',
+            ablation('smm_paper'), group='smm'),
+        Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
+            smm_config, group='smm'),
+        *extra_smm_rows,
+        Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
+            ablation('smm_no_ld_sim'), group='smm'),
+        Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
+            ablation('smm_no_byol'), group='smm'),
+        Row('smm_alternating', 'SMM, alternating schedule', 'smm',
+            ablation('smm_alternating'), group='smm'),
+    ]
+
+
+SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', [
     Row('smm_gamma_aug', 'SMM + gamma darkening of the day view (beyond '
         'the paper)', 'smm', 'ablations/streets_smm_plus_gamma_aug.py',
-        group='smm'),
-    Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
-        'ablations/streets_smm_no_ld_sim.py', group='smm'),
-    Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
-        'ablations/streets_smm_no_byol.py', group='smm'),
-    Row('smm_alternating', 'SMM, alternating schedule', 'smm',
-        'ablations/streets_smm_alternating.py', group='smm'),
-]
+        group='smm')
+])
 
 
 def generate_objects(root, num_train, num_val, seed):
@@ -115,34 +131,7 @@ def generate_objects(root, num_train, num_val, seed):
                                         num_test=num_val, seed=seed)
 
 
-CLS_ROWS = [
-    Row('erm_day', 'day-only ERM, {pretrain} iterations', 'day'),
-    Row('erm_control', '+ {extra} more day-only iterations (control)',
-        'finetune', 'baselines/objects_erm.py'),
-    Row('darken_brightness', '+ brightness darkening x*U(0.1,1), p 0.5',
-        'finetune', 'baselines/objects_darken_brightness.py'),
-    Row('darken_gamma_noise',
-        '+ gamma darkening x^U(1,5)*U(0.1,1) + noise, p 0.5', 'finetune',
-        'baselines/objects_darken_gamma_noise.py'),
-    Row('mixstyle', '+ MixStyle', 'finetune', 'baselines/objects_mixstyle.py'),
-    Row('ciconv', 'CIConv-W first layer (own day run)', 'scratch',
-        'baselines/objects_ciconv.py'),
-    Row('adabn', 'control + AdaBN on night images (uses target data)',
-        'eval', 'baselines/objects_adabn.py', source='erm_control',
-        uses_night_data=True),
-    Row('exposure_norm', 'control + test-time exposure normalisation',
-        'eval', 'baselines/objects_exposure_norm.py', source='erm_control'),
-    Row('smm_paper', 'SMM, paper setting', 'smm',
-        'ablations/objects_smm_paper.py', group='smm'),
-    Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
-        'objects_simmm.py', group='smm'),
-    Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
-        'ablations/objects_smm_no_ld_sim.py', group='smm'),
-    Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
-        'ablations/objects_smm_no_byol.py', group='smm'),
-    Row('smm_alternating', 'SMM, alternating schedule', 'smm',
-        'ablations/objects_smm_alternating.py', group='smm'),
-]
+CLS_ROWS = task_rows('objects', 'objects_simmm.py')
 
 TASKS = {
     'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
