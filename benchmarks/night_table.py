@@ -160,8 +160,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/night_table')
     parser.add_argument('--out', default=osp.join(REPO, 'results',
                                                   'night_table.md'))
-    parser.add_argument('--device', default=None,
-                        help='cpu or cuda (default: what torch finds)')
+    parser.add_argument('--device', default=None, choices=['cpu', 'cuda'],
+                        help="mmengine's Runner takes CUDA when it finds it; "
+                        'cpu hides the GPUs, cuda insists on one')
     parser.add_argument('--num-train', type=int, default=None,
                         help='generated training images (task default)')
     parser.add_argument('--num-val', type=int, default=None,
@@ -236,8 +237,6 @@ class TableRunner:
     def _config(self, row: Row, config: str, **overrides):
         path = osp.join(self.task.configs, config)
         overrides.setdefault('env_cfg', {})
-        if self.args.device:
-            overrides['device'] = self.args.device
         cfg = demo.make_config(path, osp.join(self.root, row.name),
                                self.data_root, self.seed, row.name,
                                **overrides)
@@ -409,9 +408,20 @@ def bar_chart(summaries: Dict[str, List[dict]], path: str) -> None:
     plt.close(fig)
 
 
+def select_device(device: Optional[str]) -> None:
+    """The Runner places models on CUDA whenever torch sees a GPU (it has
+    no device option), so the choice is made by what torch can see."""
+    if device == 'cpu':
+        # read when CUDA first initialises, which nothing here has done yet
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    elif device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('night_table: --device cuda but torch finds no GPU')
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     summaries = {}
     for name in args.tasks:

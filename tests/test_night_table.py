@@ -148,3 +148,14 @@ def test_each_run_gets_its_own_visualizer(tmp_path):
                               str(tmp_path / 'b'), str(tmp_path / 'data'), 0,
                               'b')
     assert first.visualizer.name != second.visualizer.name
+
+
+def test_device_choice(monkeypatch):
+    script = load_script('night_table')
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0')
+    script.select_device('cpu')
+    import os
+    assert os.environ['CUDA_VISIBLE_DEVICES'] == ''
+    monkeypatch.setattr(script.torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit, match='--device cuda but torch finds'):
+        script.select_device('cuda')
