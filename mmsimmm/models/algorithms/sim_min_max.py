@@ -372,7 +372,9 @@ class SimMinMax(BaseModel):
         adapter = self.task_adapter
         inputs, data_samples = data['inputs'], data['data_samples']
         # a two-view batch darkens its second view, else the day view itself
-        to_darken = data.get(SECOND_VIEW_KEY, inputs)
+        # (the adapter may pick a part of it: the queries of retrieval tuples)
+        to_darken = adapter.images_to_darken(data.get(SECOND_VIEW_KEY, inputs),
+                                             data_samples)
         with torch.no_grad():
             day = adapter.to_unit_rgb(self.data_preprocessor, to_darken)
             dark = self.darken_view(
@@ -380,20 +382,20 @@ class SimMinMax(BaseModel):
                 frames_per_exposure=adapter.frames_per_exposure(to_darken))
             dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
                                                 to_darken)
-        both = torch.cat([inputs, dark_inputs])
-        both_samples = adapter.repeat_samples(data_samples, 2)
         task_model = unwrap(self.task_model)
         with optim_wrapper.optim_context(self.task_model):
             with FeatureRecorder(task_model, adapter.online_tap) as rec:
-                task_losses = adapter.task_loss(self.task_model, both,
-                                                both_samples)
+                task_losses = adapter.adapt_task_loss(
+                    self.task_model, inputs, dark_inputs, data_samples)
             losses = {
                 f'adapt.{k}': v * self.task_loss_scale if 'loss' in k else v
                 for k, v in task_losses.items()
             }
             if self.projector is not None:
                 online = flatten_features(rec[adapter.online_tap])
-                losses.update(self._byol_losses(online, both))
+                losses.update(
+                    self._byol_losses(online, torch.cat([inputs,
+                                                         dark_inputs])))
         loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(loss)
         if self.target is not None:

@@ -180,6 +180,19 @@ class BaseTaskAdapter:
         # through forward(), so a distributed wrapper synchronises gradients
         return task_model(inputs, data_samples, mode='loss')
 
+    def images_to_darken(self, inputs: Tensor, data_samples) -> Tensor:
+        """The stage-2 images D darkens: every image of the batch (a
+        retrieval adapter picks the queries of its tuples)."""
+        return inputs
+
+    def adapt_task_loss(self, task_model: nn.Module, inputs: Tensor,
+                        dark_inputs: Tensor, data_samples) -> dict:
+        """Stage-2 task loss: the task loss of the day and darkened views in
+        one batch, both with the day labels (CE(day) + CE(night)). The
+        task model's forward here is what the BYOL online tap records."""
+        return self.task_loss(task_model, torch.cat([inputs, dark_inputs]),
+                              self.repeat_samples(data_samples, 2))
+
     def repeat_samples(self, data_samples, times: int):
         """Labels of ``times`` views of the same images (shared, read-only)."""
         return list(data_samples) * times
