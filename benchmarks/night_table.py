@@ -53,6 +53,10 @@ class Row:
     source: Optional[str] = None
     uses_night_data: bool = False
     group: str = 'baseline'
+    # SMM rows whose stage 1 is that of another SMM row (same task model,
+    # darkener, losses and darkener optimiser: checked) start stage 2 from
+    # that row's darkener instead of training an identical one again
+    stage1_of: Optional[str] = None
 
 
 @dataclass
@@ -102,16 +106,16 @@ def task_rows(prefix: str, smm_config: str,
             uses_night_data=True),
         Row('exposure_norm', 'control + test-time exposure normalisation',
             'eval', baseline('exposure_norm'), source='erm_control'),
-        Row('smm_paper',
-            'SMM, paper setting (= default without sensor noise)', 'smm',
-            ablation('smm_paper'), group='smm'),
         Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
             smm_config, group='smm'),
+        Row('smm_paper',
+            'SMM, paper setting (= default without sensor noise)', 'smm',
+            ablation('smm_paper'), group='smm', stage1_of='smm'),
         *extra_smm_rows,
         Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
             ablation('smm_no_ld_sim'), group='smm'),
         Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
-            ablation('smm_no_byol'), group='smm'),
+            ablation('smm_no_byol'), group='smm', stage1_of='smm'),
         Row('smm_alternating', 'SMM, alternating schedule', 'smm',
             ablation('smm_alternating'), group='smm'),
     ]
@@ -183,6 +187,7 @@ def selected_rows(task: Task, names: Optional[List[str]]) -> List[Row]:
                          f"'{task.name}' (known: {', '.join(by_name)})")
     wanted = set(names) | {'erm_day'}
     wanted |= {by_name[n].source for n in names if by_name[n].source}
+    wanted |= {by_name[n].stage1_of for n in names if by_name[n].stage1_of}
     return [r for r in task.rows if r.name in wanted]
 
 
@@ -287,12 +292,21 @@ class TableRunner:
             runner = self._train(row, cfg)
         elif row.kind == 'smm':
             darken, extra = it['darken'], it['extra']
+            if row.stage1_of:
+                self.check_same_stage1(row, rows[row.stage1_of])
+                darken = 0
             cfg = self._config(
                 row, row.config, load_from=start,
                 train_cfg=dict(darken_iters=darken, adapt_iters=extra),
                 default_hooks=dict(checkpoint=dict(interval=darken + extra)))
             cfg.param_scheduler = dict(darkener=[],
                                        task=_poly(darken, darken + extra))
+            if row.stage1_of:
+                # D is frozen in stage 2: the final checkpoint holds it as
+                # stage 1 left it
+                cfg.model.darkener.init_cfg = dict(
+                    type='Pretrained', prefix='darkener.',
+                    checkpoint=self.checkpoint(rows[row.stage1_of]))
             runner = self._train(row, cfg)
         elif row.kind == 'eval':
             cfg = self._config(row, row.config,
@@ -315,6 +329,30 @@ class TableRunner:
               f"{result['day']:.2f} night {result['night']:.2f} "
               f"({result['seconds']:.0f} s)", flush=True)
         return result
+
+    def stage1_signature(self, row: Row) -> dict:
+        """What a stage 1 depends on besides the shared start and seed."""
+        cfg = self._config(row, row.config)
+        model = cfg.model
+        return dict(
+            darkener=model.get('darkener'),
+            darken_losses=model.get('darken_losses'),
+            darken_exposure_range=model.get('darken_exposure_range'),
+            task_adapter=model.get('task_adapter'),
+            darkener_optim=cfg.optim_wrapper.get('darkener'),
+            loop={k: v for k, v in cfg.train_cfg.items()
+                  if k not in ('adapt_iters', 'val_interval')},
+            darkener_data=cfg.get('darken_dataloader',
+                                  cfg.get('train_dataloader')))
+
+    def check_same_stage1(self, row: Row, source: Row) -> None:
+        mine, theirs = self.stage1_signature(row), self.stage1_signature(
+            source)
+        differ = [k for k in mine if mine[k] != theirs[k]]
+        if differ:
+            raise SystemExit(
+                f"night_table: row '{row.name}' shares the stage 1 of "
+                f"'{source.name}' but its config differs in '{differ[0]}'")
 
     def smm_task_optimiser(self) -> dict:
         smm = demo.make_config(
@@ -371,6 +409,11 @@ def markdown(summaries: Dict[str, List[dict]], args, argv) -> str:
             label = row.label.format(**it)
             if row.kind == 'smm':
                 label += f" ({it['darken']} darken + {it['extra']} adapt)"
+            if row.stage1_of:
+                label += f' [stage 1 of {row.stage1_of}]'
+            if row.kind == 'smm' and not row.stage1_of:
+                label += ' [own stage 1]'
+
             if row.uses_night_data:
                 label += ' [not zero-shot]'
             lines.append(

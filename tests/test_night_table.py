@@ -61,6 +61,47 @@ def test_rows_train_from_the_shared_start_and_cache(tmp_path):
                       for n in results}
 
 
+def test_shared_stage1_starts_stage2_from_the_source_darkener(tmp_path):
+    import torch
+    script = load_script('night_table')
+    script.main(['--tasks', 'seg', '--rows', 'smm_no_byol', '--seeds', '0',
+                 '--iters', '2', '2', '3', '--num-train', '4', '--num-val',
+                 '2', '--work-dir', str(tmp_path / 'work'), '--out',
+                 str(tmp_path / 'table.md')])
+    seed_dir = tmp_path / 'work' / 'seg' / 'seed0'
+
+    def darkener(row):
+        state = torch.load(seed_dir / row / 'final.pth',
+                           weights_only=False)['state_dict']
+        return {k: v for k, v in state.items() if k.startswith('darkener.')}
+
+    source, shared = darkener('smm'), darkener('smm_no_byol')
+    assert source and source.keys() == shared.keys()
+    assert all(torch.equal(source[k], shared[k]) for k in source)
+    # equal after this row's training: it ran no stage-1 step of its own
+    assert '[stage 1 of smm]' in (tmp_path / 'table.md').read_text()
+
+
+def test_shared_stage1_refuses_a_different_stage1(tmp_path, monkeypatch):
+    script = load_script('night_table')
+    task = script.TASKS['seg']
+    rows = {r.name: r for r in task.rows}
+    args = script.parse_args(['--work-dir', str(tmp_path)])
+    runner = script.TableRunner(task, 0, args)
+    real = runner.stage1_signature
+
+    def signature(row):
+        sig = real(row)
+        if row.name == 'smm_paper':
+            sig['darken_losses'] = dict(tv=None)
+        return sig
+
+    monkeypatch.setattr(runner, 'stage1_signature', signature)
+    with pytest.raises(SystemExit, match="'smm_paper' .* 'darken_losses'"):
+        runner.check_same_stage1(rows['smm_paper'], rows['smm'])
+    runner.check_same_stage1(rows['smm_no_byol'], rows['smm'])
+
+
 def test_cls_rows_train_from_the_shared_start(tmp_path):
     script = load_script('night_table')
     out = tmp_path / 'table.md'
