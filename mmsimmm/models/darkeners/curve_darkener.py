@@ -174,6 +174,10 @@ class CurveDarkener(BaseModule):
         beta_floor: lower bound of B (0.95).
         channels_last: run the body in channels-last memory format on CPU
             (faster depthwise convolutions; same values up to rounding).
+        curve: ``None`` for the paper's quadratic curve (A, B), or the config
+            of a curve family replacing it (the paper's darkener ablations,
+            :mod:`.curve_families`): the network then predicts that family's
+            maps, and ``rounds`` / ``beta_floor`` are unused.
     """
 
     def __init__(self,
@@ -182,6 +186,7 @@ class CurveDarkener(BaseModule):
                  scale_factor: int = 4,
                  beta_floor: float = 0.95,
                  channels_last: bool = True,
+                 curve: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if scale_factor < 1 or int(scale_factor) != scale_factor:
@@ -199,7 +204,13 @@ class CurveDarkener(BaseModule):
         self.conv4 = DepthwiseSeparableConv(c, c)
         self.conv5 = DepthwiseSeparableConv(2 * c, c)
         self.conv6 = DepthwiseSeparableConv(2 * c, c)
-        self.conv7 = DepthwiseSeparableConv(2 * c, 6)
+        self.curve = MODELS.build(curve) if curve is not None else None
+        if self.curve is not None and not hasattr(self.curve, 'curve_maps'):
+            raise TypeError(
+                'CurveDarkener: curve must be a curve family (e.g. '
+                f"mmsimmm.GammaCurve), got '{type(self.curve).__name__}'")
+        num_maps = 6 if self.curve is None else self.curve.num_maps
+        self.conv7 = DepthwiseSeparableConv(2 * c, num_maps)
 
     def _estimate(self, x: Tensor) -> Tensor:
         # Channels-last on CPU: oneDNN's depthwise 3x3 convolutions are
@@ -229,7 +240,8 @@ class CurveDarkener(BaseModule):
 
     def curve_params(self, img: Tensor,
                      exposure: Union[float, Tensor]) -> Tuple[Tensor, Tensor]:
-        """Per-pixel curve parameters ``(alpha, beta)``, each (N, 3, H, W)."""
+        """Per-pixel curve parameters ``(alpha, beta)``, each (N, 3, H, W);
+        with a curve family, its ``curve_maps`` (strength, B = 1)."""
         if img.dim() != 4 or img.shape[1] != 3:
             raise ValueError('CurveDarkener expects RGB images (N, 3, H, W); '
                              f'got shape {tuple(img.shape)}')
@@ -247,6 +259,8 @@ class CurveDarkener(BaseModule):
         if s > 1:
             curves = F.interpolate(
                 curves, size=(h, w), mode='bilinear', align_corners=False)
+        if self.curve is not None:
+            return self.curve.curve_maps(curves)
         floor = self.beta_floor
         if _needs_grad(curves):
             alpha = torch.tanh(curves[:, :3])
@@ -270,8 +284,11 @@ class CurveDarkener(BaseModule):
         # The 8 quadratic rounds are sensitive to fp16 rounding: run in fp32.
         dtype = torch.promote_types(img.dtype, torch.float32)
         with torch.autocast(device_type=img.device.type, enabled=False):
-            dark = apply_curve(
-                img.to(dtype), alpha.to(dtype), beta.to(dtype), self.rounds)
+            if self.curve is None:
+                dark = apply_curve(img.to(dtype), alpha.to(dtype),
+                                   beta.to(dtype), self.rounds)
+            else:
+                dark = self.curve(img.to(dtype), alpha.to(dtype))
         if return_curves:
             return dark, alpha, beta
         return dark
