@@ -6,6 +6,7 @@ registers ``X`` on first use, so configs work without custom_imports.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -54,6 +55,9 @@ DATA_SAMPLERS = Registry(
     locations=['mmsimmm.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, locations=['mmsimmm.datasets'])
+# collate functions (``collate_fn=dict(type='mmsimmm.tuple_collate')``)
+FUNCTIONS = Registry(
+    'function', parent=MMENGINE_FUNCTIONS, locations=['mmsimmm.datasets'])
 TASK_UTILS = Registry(
     'task util', parent=MMENGINE_TASK_UTILS, locations=['mmsimmm.models'])
 

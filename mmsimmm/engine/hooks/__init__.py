@@ -7,10 +7,11 @@ from .plain_message_hub_hook import (PlainMessageHubHook,
                                      make_checkpoint_plain,
                                      message_hub_from_plain,
                                      message_hub_to_plain)
+from .tuple_mining_hook import TupleMiningHook
 
 __all__ = [
     'AdaBNHook', 'reestimate_bn_statistics', 'FiniteLossHook',
     'PlainMessageHubHook', 'make_checkpoint_plain', 'message_hub_to_plain',
     'message_hub_from_plain', 'DarkenVisualizationHook',
-    'TestSetVisualizationHook'
+    'TestSetVisualizationHook', 'TupleMiningHook'
 ]
