@@ -118,13 +118,24 @@ def task_rows(prefix: str, smm_config: str,
             ablation('smm_no_byol'), group='smm', stage1_of='smm'),
         Row('smm_alternating', 'SMM, alternating schedule', 'smm',
             ablation('smm_alternating'), group='smm'),
+        Row('smm_darkener_brightness',
+            'SMM, darkener curve -> per-pixel brightness scale', 'smm',
+            ablation('smm_darkener_brightness'), group='smm'),
+        Row('smm_darkener_gamma', 'SMM, darkener curve -> per-pixel gamma',
+            'smm', ablation('smm_darkener_gamma'), group='smm'),
+        Row('smm_darkener_reciprocal',
+            'SMM, darkener curve -> reciprocal curve', 'smm',
+            ablation('smm_darkener_reciprocal'), group='smm'),
     ]
 
 
 SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', [
     Row('smm_gamma_aug', 'SMM + gamma darkening of the day view (beyond '
         'the paper)', 'smm', 'ablations/streets_smm_plus_gamma_aug.py',
-        group='smm')
+        group='smm'),
+    Row('smm_light_pools', 'SMM + pools of light in E\' (beyond the paper)',
+        'smm', 'ablations/streets_smm_light_pools.py', group='smm',
+        stage1_of='smm'),
 ])
 
 

@@ -75,3 +75,44 @@ def test_night_exposure_sampler_non_divisible_size():
     sampler = MODELS.build(
         dict(type='mmsimmm.NightExposureSampler', patch_size=64))
     assert sampler(2, (100, 130)).shape == (2, 1, 100, 130)
+
+
+def test_light_pools_add_gaussian_pools_of_light():
+    noiseless = dict(type='mmsimmm.NightExposureSampler', pixel_noise_std=0,
+                     patch_noise_std=0, exposure_range=(0.05, 0.05))
+    plain = MODELS.build(noiseless)(8, (32, 64))
+    assert torch.allclose(plain, torch.full_like(plain, 0.05))
+    # one pool of fixed radius and peak: an independent Gaussian around
+    # its brightest pixel
+    sampler = MODELS.build(dict(noiseless, light_pools=dict(
+        max_num=1, radius_range=(0.1, 0.1), peak_range=(0.4, 0.4))))
+    maps = sampler(64, (32, 64), generator=torch.Generator().manual_seed(1))
+    pools = maps - 0.05
+    has_pool = pools.amax(dim=(1, 2, 3)) > 0.3
+    # 0 or 1 pool per image, uniformly: both occur
+    assert 10 < int(has_pool.sum()) < 54
+    assert torch.all(pools[~has_pool].abs() < 1e-6)
+    one = pools[has_pool][0, 0]
+    cy, cx = divmod(int(one.argmax()), 64)
+    ys, xs = torch.meshgrid(torch.arange(32) + 0.5, torch.arange(64) + 0.5,
+                            indexing='ij')
+    # the centre lies inside the brightest pixel: compare away from it
+    expected = 0.4 * torch.exp(-((ys - cy - 0.5)**2 + (xs - cx - 0.5)**2) /
+                               (2 * 6.4**2))
+    np.testing.assert_allclose(one.numpy(), expected.numpy(), atol=0.03)
+    # pools only add light
+    noisy = MODELS.build(dict(type='mmsimmm.NightExposureSampler',
+                              light_pools=dict()))
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    base = MODELS.build(dict(type='mmsimmm.NightExposureSampler'))
+    assert noisy(16, (32, 64), generator=gen()).mean() > base(
+        16, (32, 64), generator=gen()).mean()
+
+
+def test_light_pools_bad_settings_are_one_line_errors():
+    with pytest.raises(KeyError, match="unknown key 'radius'"):
+        MODELS.build(dict(type='mmsimmm.NightExposureSampler',
+                          light_pools=dict(radius=0.1)))
+    with pytest.raises(ValueError, match='peak_range'):
+        MODELS.build(dict(type='mmsimmm.NightExposureSampler',
+                          light_pools=dict(peak_range=(0.5, 0.1))))
