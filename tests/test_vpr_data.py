@@ -170,7 +170,7 @@ def test_sfm_errors_name_the_path(tree, tmp_path):
         tuples(str(root))
     with pytest.raises(KeyError, match="has no split 'val'"):
         tuples(str(root), split='val')
-    with pytest.raises(ValueError, match='needs a larger pool_size'):
+    with pytest.raises(ValueError, match='6 negatives need a larger pool_size'):
         tuples(tree['root'], num_negatives=6, pool_size=18)
 
 
