@@ -27,7 +27,7 @@ param_scheduler = [
          milestones=[iters_per_round * r for r in range(1, rounds)],
          gamma=0.9900498337491681)
 ]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
+train_cfg = dict(type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=max_iters + 1)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),

@@ -69,7 +69,6 @@ adapt_rounds = 5
 iters_per_round = query_size // 5  # tuples per round / tuples per batch
 adapt_iters = adapt_rounds * iters_per_round
 optim_wrapper = dict(
-    _delete_=True,
     constructor='mmsimmm.SimMinMaxOptimWrapperConstructor',
     darkener=dict(
         type='OptimWrapper',
@@ -91,7 +90,6 @@ param_scheduler = dict(
              begin=darken_iters, end=darken_iters + adapt_iters)
     ])
 train_cfg = dict(
-    _delete_=True,
     type='mmsimmm.TwoPhaseTrainLoop',
     darken_iters=darken_iters,
     adapt_iters=adapt_iters,
