@@ -12,6 +12,7 @@ from mmengine.config import Config
 from tool_runs import (ROOT, assert_stages_move_their_own_parts, run_tool,
                        state)
 from tool_runs import runner_globals_restored  # noqa: F401 (autouse)
+from mmsimmm.datasets import SfM120kTupleDataset
 from vpr_trees import make_sfm120k, make_tokyo247
 
 TOY = dict(query_size=4, pool_size=18, num_negatives=2, batch_size=2,
@@ -60,7 +61,18 @@ def trained(tmp_path_factory):
     baseline.default_hooks.checkpoint.interval = 4
     baseline_file = str(tmp / 'baseline.py')
     baseline.dump(baseline_file)
-    run_tool('train.py', baseline_file)
+    rounds = dict(baseline=[], smm=[])
+    mine = SfM120kTupleDataset.mine
+
+    def recording_mine(run):
+        def wrapped(self, describe, round_index=None):
+            rounds[run].append(round_index)
+            return mine(self, describe, round_index)
+        return wrapped
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SfM120kTupleDataset, 'mine', recording_mine('baseline'))
+        run_tool('train.py', baseline_file)
     day_checkpoint = str(tmp / 'baseline' / 'iter_4.pth')
 
     smm = tiny('tokyo247_simmm.py', data_root, str(tmp / 'simmm'))
@@ -72,16 +84,20 @@ def trained(tmp_path_factory):
     smm.default_hooks.checkpoint.interval = 2
     smm_file = str(tmp / 'simmm.py')
     smm.dump(smm_file)
-    run_tool('train.py', smm_file)
-    return dict(tmp=tmp, baseline_file=baseline_file, smm_file=smm_file,
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SfM120kTupleDataset, 'mine', recording_mine('smm'))
+        run_tool('train.py', smm_file)
+    return dict(tmp=tmp, rounds=rounds, baseline_file=baseline_file, smm_file=smm_file,
                 day_checkpoint=day_checkpoint,
                 stage1=str(tmp / 'simmm' / 'iter_2.pth'),
                 final=str(tmp / 'simmm' / 'iter_4.pth'))
 
 
-def test_baseline_trained_from_its_own_tuples(trained):
-    day = state(trained['day_checkpoint'])
-    assert 'neck.p' in day and 'backbone.conv1.weight' in day
+def test_tuples_are_mined_before_training_and_every_round(trained):
+    # baseline: 4 iterations, a round every 2; SMM: 2 darken iterations
+    # (no mining: F does not change), then a round after every adapt step
+    # but the last
+    assert trained['rounds'] == dict(baseline=[0, 1], smm=[0, 1])
 
 
 def test_two_stages_move_their_own_parts(trained):
