@@ -5,7 +5,8 @@
 # flexibility weight 5); stage 2 fine-tunes the network on SfM-120k tuples
 # in which the darkened query D(q, E') is one more positive of its tuple
 # (contrastive loss, margin 0.85, no BYOL), Adam 5e-7, 5 rounds of 22000
-# tuples (batch 5, pool 2000, 362-pixel images), E' with 32-pixel patches.
+# tuples (batch 5, pool 2000, 362-pixel images), E' with 32-pixel patches,
+# the dark view not rounded to 8 bits (as the reference's VPR script).
 #   1. python tools/train.py configs/tokyo247_gem_baseline.py   (day F)
 #   2. python tools/train.py configs/tokyo247_simmm.py          (stage 1 + 2)
 #   3. python tools/test.py configs/tokyo247_simmm.py \
@@ -40,7 +41,9 @@ model = dict(
         flexibility=dict(type='mmsimmm.FlexibilityLoss', loss_weight=5.0)),
     night_exposure=dict(type='mmsimmm.NightExposureSampler',
                         exposure_range=(0.0, 0.2), patch_size=32),
-    quantize_dark=True,
+    # the reference's train_night feeds D's output as it is (no 8-bit
+    # rounding, unlike its other tasks)
+    quantize_dark=False,
     projector=None,
     predictor=None,
     # the contrastive loss is a sum over the tuples' pairs (cirtorch)
