@@ -78,7 +78,7 @@ def test_recall_matches_mmpretrain_retrieval_recall():
     gnd = [dict(ok=rng.choice(30, size=rng.integers(1, 4),
                               replace=False).tolist(), junk=[])
            for _ in range(20)]
-    ranks = torch.argsort(scores, dim=1, descending=True).numpy()
+    ranks = torch.argsort(scores, dim=1, descending=True).cpu().numpy()
     _, hits = place_recognition_scores(ranks, gnd, topk=(1, 5, 10))
     theirs = RetrievalRecall.calculate(
         scores, [torch.tensor(g['ok']) for g in gnd], topk=(1, 5, 10),

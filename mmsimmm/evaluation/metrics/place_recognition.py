@@ -94,7 +94,7 @@ class PlaceRecognitionMetric(BaseMetric):
         queries = self._gather(results, 'query_index', meta['num_queries'])
         times = meta.get('query_times') or [''] * meta['num_queries']
         scores = queries @ database.T
-        ranks = torch.argsort(scores, dim=1, descending=True).numpy()
+        ranks = torch.argsort(scores, dim=1, descending=True).cpu().numpy()
         ap, hits = place_recognition_scores(ranks, meta['gnd'], self.topk)
         groups = {'': np.ones(len(ap), dtype=bool)}
         for time in sorted({t for t in times if t}):
