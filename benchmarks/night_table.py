@@ -80,7 +80,9 @@ def generate_streets(root, num_train, num_val, seed):
 
 
 def task_rows(prefix: str, smm_config: str,
-              extra_smm_rows: Sequence[Row] = ()) -> List[Row]:
+              extra_smm_rows: Sequence[Row] = (),
+              smm_label: str = 'SMM (mmsimmm default: + sensor noise, 8-bit)'
+              ) -> List[Row]:
     """The rows of one task; its configs are named
     ``baselines/<prefix>_<row>.py`` and ``ablations/<prefix>_<row>.py``."""
     def baseline(name):
@@ -106,8 +108,7 @@ def task_rows(prefix: str, smm_config: str,
             uses_night_data=True),
         Row('exposure_norm', 'control + test-time exposure normalisation',
             'eval', baseline('exposure_norm'), source='erm_control'),
-        Row('smm', 'SMM (mmsimmm default: + sensor noise, 8-bit)', 'smm',
-            smm_config, group='smm'),
+        Row('smm', smm_label, 'smm', smm_config, group='smm'),
         Row('smm_paper',
             'SMM, paper setting (= default without sensor noise)', 'smm',
             ablation('smm_paper'), group='smm', stage1_of='smm'),
@@ -129,12 +130,15 @@ def task_rows(prefix: str, smm_config: str,
     ]
 
 
-SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', [
+SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', smm_label=(
+    'SMM (mmsimmm default: + sensor noise, 8-bit, pools of light in E\')'),
+                     extra_smm_rows=[
     Row('smm_gamma_aug', 'SMM + gamma darkening of the day view (beyond '
         'the paper)', 'smm', 'ablations/streets_smm_plus_gamma_aug.py',
         group='smm'),
-    Row('smm_light_pools', 'SMM + pools of light in E\' (beyond the paper)',
-        'smm', 'ablations/streets_smm_light_pools.py', group='smm',
+    Row('smm_no_light_pools', 'SMM default without the pools of light in '
+        'E\' (uniform E\', sensor noise kept)', 'smm',
+        'ablations/streets_smm_no_light_pools.py', group='smm',
         stage1_of='smm'),
 ])
 

