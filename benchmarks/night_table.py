@@ -150,7 +150,11 @@ def generate_objects(root, num_train, num_val, seed):
                                         num_test=num_val, seed=seed)
 
 
-CLS_ROWS = task_rows('objects', 'objects_simmm.py')
+CLS_ROWS = task_rows('objects', 'objects_simmm.py', extra_smm_rows=[
+    Row('smm_light_pools', 'SMM + pools of light in E\' (beyond the paper)',
+        'smm', 'ablations/objects_smm_light_pools.py', group='smm',
+        stage1_of='smm'),
+])
 
 TASKS = {
     'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
