@@ -138,6 +138,9 @@ SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', smm_label=(
     Row('smm_gamma_aug', 'SMM + gamma darkening of the day view (beyond '
         'the paper)', 'smm', 'ablations/streets_smm_plus_gamma_aug.py',
         group='smm'),
+    Row('smm_exposure_patch16', 'SMM, exposure loss on 16x16 patch means '
+        '(beyond the paper)', 'smm', 'ablations/streets_smm_exposure_patch16.py',
+        group='smm'),
     Row('smm_no_light_pools', 'SMM default without the pools of light in '
         'E\' (uniform E\', sensor noise kept)', 'smm',
         'ablations/streets_smm_no_light_pools.py', group='smm',
