@@ -195,6 +195,10 @@ def parse_args(argv=None):
                         help='generated training images (task default)')
     parser.add_argument('--num-val', type=int, default=None,
                         help='generated test scenes (task default)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: write the table from the '
+                        'cached results and list the (row, seed) runs that '
+                        'are missing')
     parser.add_argument('--iters', type=int, nargs=3, default=None,
                         metavar=('PRETRAIN', 'EXTRA', 'DARKEN'),
                         help='override the task schedule (all tasks)')
@@ -490,7 +494,7 @@ def main(argv=None):
     args = parse_args(argv)
     select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
-    summaries = {}
+    summaries, missing = {}, []
     for name in args.tasks:
         task = TASKS[name]
         rows = selected_rows(task, args.rows)
@@ -498,12 +502,23 @@ def main(argv=None):
         results = []
         for seed in args.seeds:
             table_runner = TableRunner(task, seed, args)
+            if args.report_only:
+                for row in rows:
+                    result = table_runner.cached(row, by_name)
+                    if result is None:
+                        missing.append(f'{name}/{row.name} seed {seed}')
+                    else:
+                        results.append(result)
+                continue
             table_runner.prepare_data()
             for row in rows:
                 results.append(table_runner.run(row, by_name))
         summaries[name] = summarise(results, task)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     text = markdown(summaries, args, argv)
+    if missing:
+        text += ('\nNot run yet (rows show the seeds they have): ' +
+                 ', '.join(missing) + '.\n')
     with open(args.out, 'w') as f:
         f.write(text + '\n')
     bar_chart(summaries, osp.splitext(args.out)[0] + '.png')

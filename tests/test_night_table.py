@@ -82,6 +82,24 @@ def test_shared_stage1_starts_stage2_from_the_source_darkener(tmp_path):
     assert '[stage 1 of smm]' in (tmp_path / 'table.md').read_text()
 
 
+def test_report_only_trains_nothing_and_lists_missing_runs(tmp_path):
+    script = load_script('night_table')
+    work = tmp_path / 'work'
+    cached = work / 'seg' / 'seed0' / 'erm_control' / 'result.json'
+    cached.parent.mkdir(parents=True)
+    cached.write_text(json.dumps(dict(
+        task='seg', row='erm_control', seed=0,
+        iters=dict(pretrain=2, extra=2), day=40.0, night=3.0, seconds=1)))
+    out = tmp_path / 'table.md'
+    script.main(['--tasks', 'seg', '--rows', 'erm_control', '--seeds', '0',
+                 '1', '--iters', '2', '2', '1', '--work-dir', str(work),
+                 '--out', str(out), '--report-only'])
+    text = out.read_text()
+    assert '| 40.0 | 3.0 | 37.0 | 0 |' in text
+    assert 'seg/erm_day seed 0' in text and 'seg/erm_control seed 1' in text
+    assert not (work / 'seg' / 'seed1').exists()  # nothing generated
+
+
 def test_shared_stage1_refuses_a_different_stage1(tmp_path, monkeypatch):
     script = load_script('night_table')
     task = script.TASKS['seg']
