@@ -195,6 +195,11 @@ def parse_args(argv=None):
                         help='generated training images (task default)')
     parser.add_argument('--num-val', type=int, default=None,
                         help='generated test scenes (task default)')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='run the (task, seed) chains in this many '
+                        'processes at once, one thread each (their rows stay '
+                        'in order); on 2 CPU cores 2 jobs keep both busy '
+                        'where one small model on 2 threads does not')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: write the table from the '
                         'cached results and list the (row, seed) runs that '
@@ -489,9 +494,64 @@ def select_device(device: Optional[str]) -> None:
         raise SystemExit('night_table: --device cuda but torch finds no GPU')
 
 
+def chain_command(args, task: str, seed: int) -> List[str]:
+    """This script, for one task and seed, with the same settings."""
+    cmd = [sys.executable, osp.abspath(__file__), '--tasks', task, '--seeds',
+           str(seed), '--work-dir', args.work_dir, '--out',
+           osp.join(args.work_dir, task, f'seed{seed}', 'table.md')]
+    if args.rows:
+        cmd += ['--rows', *args.rows]
+    if args.device:
+        cmd += ['--device', args.device]
+    for flag, value in (('--num-train', args.num_train),
+                        ('--num-val', args.num_val)):
+        if value is not None:
+            cmd += [flag, str(value)]
+    if args.iters:
+        cmd += ['--iters', *map(str, args.iters)]
+    return cmd
+
+
+def run_chains(args) -> None:
+    """Every (task, seed) chain in its own process, ``args.jobs`` at a
+    time; stops with one line naming a chain that failed and its log."""
+    import subprocess
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    pending = [(task, seed) for task in args.tasks for seed in args.seeds]
+    running = []
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            task, seed = pending.pop(0)
+            log_path = osp.join(args.work_dir, task, f'seed{seed}',
+                                'chain.log')
+            os.makedirs(osp.dirname(log_path), exist_ok=True)
+            log = open(log_path, 'w')
+            running.append((subprocess.Popen(
+                chain_command(args, task, seed), stdout=log,
+                stderr=subprocess.STDOUT, env=env), log, log_path))
+            print(f'  started {task} seed {seed} (log: {log_path})',
+                  flush=True)
+        time.sleep(2)
+        for item in list(running):
+            process, log, log_path = item
+            if process.poll() is None:
+                continue
+            log.close()
+            running.remove(item)
+            if process.returncode:
+                for other, other_log, _ in running:
+                    other.terminate()
+                    other_log.close()
+                raise SystemExit(f'night_table: a chain failed (exit '
+                                 f'{process.returncode}); see {log_path}')
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.jobs > 1 and not args.report_only:
+        run_chains(args)
+        args.report_only = True  # the table from what the chains cached
     select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     summaries, missing = {}, []

@@ -100,6 +100,35 @@ def test_report_only_trains_nothing_and_lists_missing_runs(tmp_path):
     assert not (work / 'seg' / 'seed1').exists()  # nothing generated
 
 
+def test_jobs_run_each_seed_in_its_own_process(tmp_path):
+    script = load_script('night_table')
+    out = tmp_path / 'table.md'
+    work = tmp_path / 'work'
+    script.main(['--tasks', 'seg', '--rows', 'erm_control', '--seeds', '0',
+                 '1', '--iters', '2', '2', '1', '--num-train', '4',
+                 '--num-val', '2', '--work-dir', str(work), '--out', str(out),
+                 '--jobs', '2'])
+    for seed in (0, 1):
+        chain = work / 'seg' / f'seed{seed}'
+        assert (chain / 'erm_control' / 'result.json').is_file()
+        assert 'seg/erm_control seed ' + str(seed) in (
+            chain / 'chain.log').read_text()
+    text = out.read_text()
+    assert '| 0,1 |' in text and 'Not run yet' not in text
+    assert '--jobs 2' in text
+
+
+def test_a_failing_chain_stops_the_table_naming_its_log(tmp_path):
+    script = load_script('night_table')
+    with pytest.raises(SystemExit,
+                       match=r'chain failed \(exit 1\); see .*chain.log'):
+        # a negative number of darkener iterations: the loop refuses it
+        script.main(['--tasks', 'seg', '--rows', 'smm', '--seeds', '0',
+                     '--iters', '2', '2', '-1', '--num-train', '4',
+                     '--num-val', '2', '--work-dir', str(tmp_path), '--out',
+                     str(tmp_path / 't.md'), '--jobs', '2'])
+
+
 def test_shared_stage1_refuses_a_different_stage1(tmp_path, monkeypatch):
     script = load_script('night_table')
     task = script.TASKS['seg']
