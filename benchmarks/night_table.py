@@ -1,8 +1,9 @@
 """SMM against cheap alternatives at night, on the package's own day/night sets.
 
-    python benchmarks/night_table.py                       # every row, 3 seeds
+    python benchmarks/night_table.py --jobs 2              # every row, 3 seeds
     python benchmarks/night_table.py --tasks seg --rows erm_control smm --seeds 0
     python benchmarks/night_table.py --device cuda
+    python benchmarks/night_table.py --report-only         # table from the cache
 
 For each task and seed: the procedural day/night set of that seed, a day-only
 model trained for PRETRAIN iterations (the shared start), then every row
@@ -10,7 +11,9 @@ fine-tuned from that same checkpoint for EXTRA iterations with the same task
 optimiser (SMM: DARKEN darkener iterations first, then EXTRA adaptation
 iterations). Rows that only change evaluation (AdaBN, test-time exposure
 normalisation) evaluate the control row's checkpoint; CIConv changes the first
-layer, so it is trained from scratch for PRETRAIN + EXTRA iterations.
+layer, so it is trained from scratch for PRETRAIN + EXTRA iterations. SMM rows
+whose stage 1 is identical to the default SMM row's (checked on the config)
+start stage 2 from that row's darkener.
 
 Every (task, row, seed) is cached as JSON under --work-dir; a rerun only fills
 what is missing. The table (mean +- std over seeds; day, night, drop) goes to
