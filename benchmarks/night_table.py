@@ -162,6 +162,9 @@ CLS_ROWS = task_rows('objects', 'objects_simmm.py', extra_smm_rows=[
     Row('smm_light_pools', 'SMM + pools of light in E\' (beyond the paper)',
         'smm', 'ablations/objects_smm_light_pools.py', group='smm',
         stage1_of='smm'),
+    Row('smm_paper_light_pools', 'SMM paper setting + pools of light in E\' '
+        '(no sensor noise)', 'smm', 'ablations/objects_smm_paper_light_pools.py',
+        group='smm', stage1_of='smm'),
 ])
 
 TASKS = {
