@@ -158,13 +158,14 @@ def generate_objects(root, num_train, num_val, seed):
                                         num_test=num_val, seed=seed)
 
 
-CLS_ROWS = task_rows('objects', 'objects_simmm.py', extra_smm_rows=[
-    Row('smm_light_pools', 'SMM + pools of light in E\' (beyond the paper)',
-        'smm', 'ablations/objects_smm_light_pools.py', group='smm',
+CLS_ROWS = task_rows('objects', 'objects_simmm.py', smm_label=(
+    'SMM (mmsimmm default: pools of light in E\', 8-bit)'), extra_smm_rows=[
+    Row('smm_sensor_noise', 'SMM default + sensor noise on D\'s output',
+        'smm', 'ablations/objects_smm_sensor_noise.py', group='smm',
         stage1_of='smm'),
-    Row('smm_paper_light_pools', 'SMM paper setting + pools of light in E\' '
-        '(no sensor noise)', 'smm', 'ablations/objects_smm_paper_light_pools.py',
-        group='smm', stage1_of='smm'),
+    Row('smm_noise_no_pools', 'SMM with sensor noise, uniform E\' (the '
+        'former default)', 'smm', 'ablations/objects_smm_noise_no_pools.py',
+        group='smm'),
 ])
 
 TASKS = {

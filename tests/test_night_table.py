@@ -199,7 +199,14 @@ def test_every_cls_config_builds_what_its_row_claims():
     assert 'backbone.ciconv.scale' in models['ciconv'].state_dict()
     assert models['ciconv'].backbone.backbone.conv1.in_channels == 1
     assert models['smm_paper'].dark_noise is None
-    assert models['smm'].dark_noise is not None
+    assert models['smm_paper'].night_exposure.light_pools is None
+    # the classification default: pools of light in E', no sensor noise
+    assert models['smm'].dark_noise is None
+    assert models['smm'].night_exposure.light_pools['max_num'] == 4
+    assert models['smm_sensor_noise'].dark_noise is not None
+    assert models['smm_sensor_noise'].night_exposure.light_pools is not None
+    assert models['smm_noise_no_pools'].dark_noise is not None
+    assert models['smm_noise_no_pools'].night_exposure.light_pools is None
     assert models['smm_no_byol'].projector is None
     assert 'similarity' not in models['smm_no_ld_sim'].darken_losses
     assert 'similarity' in models['smm'].darken_losses
