@@ -357,10 +357,11 @@ class SimMinMax(BaseModel):
         steps of an alternating schedule)."""
         error, streak = self._exposure_error, self._darken_streak
         self._exposure_error, self._darken_streak = None, 0
-        if streak >= 20 and float(error) > self.exposure_error_warning:
+        error = float(error) if error is not None else 0.0  # one host sync
+        if streak >= 20 and error > self.exposure_error_warning:
             print_log(
                 f'SimMinMax: at the end of stage 1 the darkener misses its '
-                f'exposure input by {float(error):.3f} on average (mean brightness '
+                f'exposure input by {error:.3f} on average (mean brightness '
                 f'vs E); its stage-2 views are brighter than asked: stage 1 '
                 f'is probably too short, raise darken_iters',
                 logger='current', level=logging.WARNING)
