@@ -383,20 +383,20 @@ class SimMinMax(BaseModel):
                 frames_per_exposure=adapter.frames_per_exposure(to_darken))
             dark_inputs = adapter.from_unit_rgb(self.data_preprocessor, dark,
                                                 to_darken)
+        batch, batch_samples = adapter.adapt_batch(inputs, dark_inputs,
+                                                   data_samples)
         task_model = unwrap(self.task_model)
         with optim_wrapper.optim_context(self.task_model):
             with FeatureRecorder(task_model, adapter.online_tap) as rec:
-                task_losses = adapter.adapt_task_loss(
-                    self.task_model, inputs, dark_inputs, data_samples)
+                task_losses = adapter.task_loss(self.task_model, batch,
+                                                batch_samples)
             losses = {
                 f'adapt.{k}': v * self.task_loss_scale if 'loss' in k else v
                 for k, v in task_losses.items()
             }
             if self.projector is not None:
                 online = flatten_features(rec[adapter.online_tap])
-                losses.update(
-                    self._byol_losses(online, torch.cat([inputs,
-                                                         dark_inputs])))
+                losses.update(self._byol_losses(online, batch))
         loss, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(loss)
         if self.target is not None:

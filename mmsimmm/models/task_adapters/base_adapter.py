@@ -185,13 +185,19 @@ class BaseTaskAdapter:
         retrieval adapter picks the queries of its tuples)."""
         return inputs
 
+    def adapt_batch(self, inputs: Tensor, dark_inputs: Tensor,
+                    data_samples) -> Tuple[Tensor, list]:
+        """The stage-2 batch and its labels: the day and darkened views in
+        one batch, both with the day labels (CE(day) + CE(night)); BYOL
+        reads the same batch."""
+        return (torch.cat([inputs, dark_inputs]),
+                self.repeat_samples(data_samples, 2))
+
     def adapt_task_loss(self, task_model: nn.Module, inputs: Tensor,
                         dark_inputs: Tensor, data_samples) -> dict:
-        """Stage-2 task loss: the task loss of the day and darkened views in
-        one batch, both with the day labels (CE(day) + CE(night)). The
-        task model's forward here is what the BYOL online tap records."""
-        return self.task_loss(task_model, torch.cat([inputs, dark_inputs]),
-                              self.repeat_samples(data_samples, 2))
+        """Stage-2 task loss on :meth:`adapt_batch`."""
+        return self.task_loss(
+            task_model, *self.adapt_batch(inputs, dark_inputs, data_samples))
 
     def repeat_samples(self, data_samples, times: int):
         """Labels of ``times`` views of the same images (shared, read-only)."""

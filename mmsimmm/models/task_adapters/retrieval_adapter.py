@@ -1,6 +1,5 @@
 """Task adapter for retrieval models trained on tuples (GeM, Tokyo 24/7)."""
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from mmsimmm.registry import TASK_ADAPTERS
@@ -58,10 +57,9 @@ class MMRetrievalTaskAdapter(MMPretrainTaskAdapter):
             dark.append(sample)
         return dark
 
-    def adapt_task_loss(self, task_model: nn.Module, inputs: Tensor,
-                        dark_inputs: Tensor, data_samples) -> dict:
-        """The contrastive loss of the tuples, each extended by its
-        darkened query as one more positive, in one forward."""
-        return self.task_loss(
-            task_model, torch.cat([inputs, dark_inputs]),
-            list(data_samples) + self.dark_query_samples(data_samples))
+    def adapt_batch(self, inputs: Tensor, dark_inputs: Tensor,
+                    data_samples):
+        """The tuples, each extended by its darkened query as one more
+        positive (one forward; the contrastive loss reads the roles)."""
+        return (torch.cat([inputs, dark_inputs]),
+                list(data_samples) + self.dark_query_samples(data_samples))
