@@ -60,6 +60,9 @@ class Row:
     # darkener, losses and darkener optimiser: checked) start stage 2 from
     # that row's darkener instead of training an identical one again
     stage1_of: Optional[str] = None
+    # beyond the issue's table (our own measurements: extra defaults,
+    # diagnostics); run with --rows all or by name, not by default
+    extra: bool = False
 
 
 @dataclass
@@ -119,7 +122,7 @@ def task_rows(prefix: str, smm_config: str,
         Row('smm_no_ld_sim', 'SMM without L_D^sim', 'smm',
             ablation('smm_no_ld_sim'), group='smm'),
         Row('smm_ld_sim_x10', 'SMM with L_D^sim weight 1.0 (paper 0.1)',
-            'smm', ablation('smm_ld_sim_x10'), group='smm'),
+            'smm', ablation('smm_ld_sim_x10'), group='smm', extra=True),
         Row('smm_no_byol', 'SMM without L_F^sim (no BYOL)', 'smm',
             ablation('smm_no_byol'), group='smm', stage1_of='smm'),
         Row('smm_alternating', 'SMM, alternating schedule', 'smm',
@@ -140,14 +143,14 @@ SEG_ROWS = task_rows('streets', 'synthetic_streets_simmm.py', smm_label=(
                      extra_smm_rows=[
     Row('smm_gamma_aug', 'SMM + gamma darkening of the day view (beyond '
         'the paper)', 'smm', 'ablations/streets_smm_plus_gamma_aug.py',
-        group='smm'),
+        group='smm', extra=True),
     Row('smm_exposure_patch16', 'SMM, exposure loss on 16x16 patch means '
         '(beyond the paper)', 'smm', 'ablations/streets_smm_exposure_patch16.py',
-        group='smm'),
+        group='smm', extra=True),
     Row('smm_no_light_pools', 'SMM default without the pools of light in '
         'E\' (uniform E\', sensor noise kept)', 'smm',
         'ablations/streets_smm_no_light_pools.py', group='smm',
-        stage1_of='smm'),
+        stage1_of='smm', extra=True),
 ])
 
 
@@ -162,10 +165,10 @@ CLS_ROWS = task_rows('objects', 'objects_simmm.py', smm_label=(
     'SMM (mmsimmm default: pools of light in E\', 8-bit)'), extra_smm_rows=[
     Row('smm_sensor_noise', 'SMM default + sensor noise on D\'s output',
         'smm', 'ablations/objects_smm_sensor_noise.py', group='smm',
-        stage1_of='smm'),
+        stage1_of='smm', extra=True),
     Row('smm_noise_no_pools', 'SMM with sensor noise, uniform E\' (the '
         'former default)', 'smm', 'ablations/objects_smm_noise_no_pools.py',
-        group='smm'),
+        group='smm', extra=True),
 ])
 
 TASKS = {
@@ -189,8 +192,11 @@ def parse_args(argv=None):
     parser.add_argument('--tasks', nargs='+', default=list(TASKS),
                         choices=list(TASKS))
     parser.add_argument('--rows', nargs='+', default=None,
-                        help='row names (default: all); the start row and '
-                        'the sources of eval rows are added as needed')
+                        help="row names, or 'all' (default: the issue's "
+                        'table: baselines, SMM, paper setting, ablations; '
+                        "'all' adds our extra rows); the start row and the "
+                        'sources of eval and shared-stage-1 rows are added '
+                        'as needed')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/night_table')
     parser.add_argument('--out', default=osp.join(REPO, 'results',
@@ -220,6 +226,8 @@ def parse_args(argv=None):
 def selected_rows(task: Task, names: Optional[List[str]]) -> List[Row]:
     by_name = {r.name: r for r in task.rows}
     if not names:
+        return [r for r in task.rows if not r.extra]
+    if names == ['all']:
         return list(task.rows)
     unknown = [n for n in names if n not in by_name]
     if unknown:
@@ -462,7 +470,10 @@ def markdown(summaries: Dict[str, List[dict]], args, argv) -> str:
                 f"{entry['drop']:.1f} | "
                 f"{','.join(map(str, entry['seeds']))} | "
                 f"{entry['seconds']:.0f} |")
-        lines.append('')
+        total = sum(e['seconds'] * len(e['seeds']) for e in summary)
+        lines += ['', f'Sum of the run times above: {total / 60:.0f} min '
+                  '(s/run: mean over seeds, in whatever process layout each '
+                  'ran: one two-thread process, or --jobs 2).', '']
     return '\n'.join(lines)
 
 

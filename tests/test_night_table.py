@@ -37,6 +37,26 @@ def test_unknown_row_is_one_line():
     assert [r.name for r in rows] == ['erm_day', 'smm']
 
 
+def test_default_rows_are_the_issue_table_and_all_adds_the_extras():
+    script = load_script('night_table')
+    issue_rows = {'erm_day', 'erm_control', 'darken_brightness',
+                  'darken_gamma_noise', 'mixstyle', 'ciconv', 'adabn',
+                  'exposure_norm', 'smm', 'smm_paper', 'smm_no_ld_sim',
+                  'smm_no_byol', 'smm_alternating', 'smm_darkener_brightness',
+                  'smm_darkener_gamma', 'smm_darkener_reciprocal'}
+    for task in script.TASKS.values():
+        default = {r.name for r in script.selected_rows(task, None)}
+        assert default == issue_rows
+        every = {r.name for r in script.selected_rows(task, ['all'])}
+        assert every == {r.name for r in task.rows}
+        assert every - default and all(
+            r.extra for r in task.rows if r.name in every - default)
+    # an extra row named explicitly still runs
+    names = [r.name for r in script.selected_rows(script.TASKS['cls'],
+                                                  ['smm_sensor_noise'])]
+    assert names == ['erm_day', 'smm', 'smm_sensor_noise']
+
+
 def test_rows_train_from_the_shared_start_and_cache(tmp_path):
     script = load_script('night_table')
     out = tmp_path / 'table.md'
