@@ -1,6 +1,7 @@
 """SMM against cheap alternatives at night, on the package's own day/night sets.
 
-    python benchmarks/night_table.py --jobs 2              # every row, 3 seeds
+    python benchmarks/night_table.py --jobs 2              # the table, 3 seeds
+    python benchmarks/night_table.py --jobs 2 --rows all   # + our extra rows
     python benchmarks/night_table.py --tasks seg --rows erm_control smm --seeds 0
     python benchmarks/night_table.py --device cuda
     python benchmarks/night_table.py --report-only         # table from the cache
