@@ -32,6 +32,7 @@ from .synthetic_publish import check_non_negative_ints, generate_once
 
 __all__ = [
     'generate_synthetic_streets', 'render_day_scene', 'render_night',
+    'NightConditions', 'NIGHT_SHIFTS',
     'srgb_to_linear', 'linear_to_srgb', 'TrainId'
 ]
 
@@ -1045,20 +1046,57 @@ def _auto_exposure_gain(signal, target_srgb_mean):
     return float(np.exp((low + high) / 2))
 
 
-def _simulate_sensor(radiance, rng):
+@dataclass(frozen=True)
+class NightConditions:
+    """The ranges the night renderer samples from (defaults: the night of
+    the demo and the night table). Other values render held-out kinds of
+    night from the same day scenes (see ``NIGHT_SHIFTS``).
+
+    Args:
+        exposure_range: ambient light level (linear, relative to daylight).
+        electrons_range: sensor electrons per unit radiance (lower: a
+            smaller pixel or higher gain, more shot noise).
+        read_noise_range: read noise in electrons.
+        target_brightness_range: the auto-exposure's target mean (sRGB).
+        artificial_light: street lamps, vehicle lamps, signals and lit
+            windows; False renders an unlit, moonlit road.
+    """
+    exposure_range: Tuple[float, float] = (0.02, 0.08)
+    electrons_range: Tuple[float, float] = (2500, 8000)
+    read_noise_range: Tuple[float, float] = (1.5, 4.0)
+    target_brightness_range: Tuple[float, float] = (0.06, 0.11)
+    artificial_light: bool = True
+
+
+# Held-out kinds of night (benchmarks/night_shift.py): each changes one
+# assumption of the default night, chosen before any model was tested on it.
+NIGHT_SHIFTS = {
+    'underexposed': NightConditions(target_brightness_range=(0.03, 0.06)),
+    'high_gain_noise': NightConditions(electrons_range=(600, 2000),
+                                       read_noise_range=(4.0, 8.0)),
+    'unlit_road': NightConditions(exposure_range=(0.01, 0.04),
+                                  artificial_light=False),
+}
+
+
+def _simulate_sensor(radiance, rng, conditions=NightConditions()):
     """Photon shot noise, read and row noise, auto-exposure, 8-bit sRGB."""
-    electrons_per_unit = rng.uniform(2500, 8000)
-    read_noise = rng.uniform(1.5, 4.0)
+    electrons_per_unit = rng.uniform(*conditions.electrons_range)
+    read_noise = rng.uniform(*conditions.read_noise_range)
     photons = rng.poisson(np.clip(radiance, 0, 50) * electrons_per_unit)
     electrons = photons + rng.normal(0, read_noise, radiance.shape) + \
         rng.normal(0, 0.4 * read_noise, (radiance.shape[0], 1, 1))
     signal = (electrons / electrons_per_unit).astype(np.float32)
-    gain = _auto_exposure_gain(signal, rng.uniform(0.06, 0.11))
+    gain = _auto_exposure_gain(
+        signal, rng.uniform(*conditions.target_brightness_range))
     return _to_uint8(linear_to_srgb(signal * gain))
 
 
-def render_night(day_srgb_uint8: np.ndarray, label: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def render_night(day_srgb_uint8: np.ndarray,
+                 label: np.ndarray,
+                 rng: np.random.Generator,
+                 conditions: NightConditions = NightConditions()
+                 ) -> np.ndarray:
     """Render the night-time version of a day scene.
 
     The day image stands in for surface albedo. Daylight is replaced by a
@@ -1071,6 +1109,7 @@ def render_night(day_srgb_uint8: np.ndarray, label: np.ndarray,
         day_srgb_uint8: (H, W, 3) uint8 RGB day image.
         label: (H, W) uint8 trainIds of the scene.
         rng: Source of all randomness of the night version.
+        conditions: The ranges sampled from (default: the demo's night).
 
     Returns:
         np.ndarray: (H, W, 3) uint8 RGB night image.
@@ -1081,23 +1120,24 @@ def render_night(day_srgb_uint8: np.ndarray, label: np.ndarray,
         raise ValueError(f'image {day_srgb.shape} and label {label.shape} '
                          'do not match')
     albedo = srgb_to_linear(day_srgb)
-    exposure = rng.uniform(0.02, 0.08)
+    exposure = rng.uniform(*conditions.exposure_range)
     # Streets mix old sodium lamps and white LEDs.
     sodium_share = rng.random()
     lamp_colour = SODIUM * sodium_share + WHITE_LED * (1 - sodium_share)
     light = _NightLight(label.shape)
     light.irradiance += exposure * (0.8 * lamp_colour + 0.2 * MOONLIGHT)
-    _light_street_lamps(light, label, lamp_colour, rng)
-    _light_vehicles(light, albedo, label, rng)
-    _light_signals(light, albedo, day_srgb, label, rng)
-    _light_windows(light, albedo, label, rng)
+    if conditions.artificial_light:
+        _light_street_lamps(light, label, lamp_colour, rng)
+        _light_vehicles(light, albedo, label, rng)
+        _light_signals(light, albedo, day_srgb, label, rng)
+        _light_windows(light, albedo, label, rng)
     radiance = albedo * light.irradiance
     sky = label == TrainId.SKY
     radiance[sky] = np.broadcast_to(
         _night_sky(label, exposure, lamp_colour), radiance.shape)[sky]
     radiance += _lens_glare(light.emission)
     radiance *= _vignetting(label.shape)
-    return _simulate_sensor(radiance, rng)
+    return _simulate_sensor(radiance, rng, conditions)
 
 
 # --------------------------------------------------------------------------
