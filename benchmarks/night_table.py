@@ -45,7 +45,8 @@ from mmengine.runner import Runner  # noqa: E402
 class Row:
     """One line of the table.
 
-    kind: ``day`` (the shared day-only start), ``finetune`` (EXTRA task
+    kind: ``day`` (a day-only start: PRETRAIN iterations of ``config``, by
+    default the task's day config; erm_day is the shared one), ``finetune`` (EXTRA task
     iterations from the start), ``smm`` (DARKEN + EXTRA from the start),
     ``eval`` (evaluate the checkpoint of row ``source`` under ``config``),
     ``scratch`` (PRETRAIN + EXTRA iterations from random init).
@@ -61,6 +62,9 @@ class Row:
     # darkener, losses and darkener optimiser: checked) start stage 2 from
     # that row's darkener instead of training an identical one again
     stage1_of: Optional[str] = None
+    # the row whose final checkpoint this row starts from (default: the
+    # shared day-only start, erm_day)
+    start: Optional[str] = None
     # beyond the issue's table (our own measurements: extra defaults,
     # diagnostics); run with --rows all or by name, not by default
     extra: bool = False
@@ -170,6 +174,13 @@ CLS_ROWS = task_rows('objects', 'objects_simmm.py', smm_label=(
     Row('smm_noise_no_pools', 'SMM with sensor noise, uniform E\' (the '
         'former default)', 'smm', 'ablations/objects_smm_noise_no_pools.py',
         group='smm', extra=True),
+    Row('ciconv_day', 'CIConv-W day-only, {pretrain} iterations (the start '
+        'of SMM on CIConv)', 'day', 'baselines/objects_ciconv.py',
+        extra=True),
+    Row('smm_on_ciconv', 'SMM on the CIConv-W first layer (beyond the '
+        'paper; from ciconv_day)', 'smm',
+        'ablations/objects_smm_on_ciconv.py', group='smm', start='ciconv_day',
+        extra=True),
 ])
 
 TASKS = {
@@ -237,6 +248,7 @@ def selected_rows(task: Task, names: Optional[List[str]]) -> List[Row]:
     wanted = set(names) | {'erm_day'}
     wanted |= {by_name[n].source for n in names if by_name[n].source}
     wanted |= {by_name[n].stage1_of for n in names if by_name[n].stage1_of}
+    wanted |= {by_name[n].start for n in names if by_name[n].start}
     return [r for r in task.rows if r.name in wanted]
 
 
@@ -314,11 +326,11 @@ class TableRunner:
         if result is not None:
             return result
         it = self.iters
-        start = self.checkpoint(rows['erm_day'])
+        start = self.checkpoint(rows[row.start or 'erm_day'])
         began = time.time()
         if row.kind == 'day':
             cfg = self._config(
-                row, self.task.base_config,
+                row, row.config or self.task.base_config,
                 train_cfg=dict(max_iters=it['pretrain']),
                 param_scheduler=_poly(0, it['pretrain']),
                 default_hooks=dict(checkpoint=dict(interval=it['pretrain'])))
@@ -395,6 +407,10 @@ class TableRunner:
                                   cfg.get('train_dataloader')))
 
     def check_same_stage1(self, row: Row, source: Row) -> None:
+        if row.start != source.start:
+            raise SystemExit(
+                f"night_table: row '{row.name}' shares the stage 1 of "
+                f"'{source.name}' but starts from another checkpoint")
         mine, theirs = self.stage1_signature(row), self.stage1_signature(
             source)
         differ = [k for k in mine if mine[k] != theirs[k]]

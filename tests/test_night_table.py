@@ -191,6 +191,44 @@ def test_cls_rows_train_from_the_shared_start(tmp_path):
     assert '## cls (top-1 %' in out.read_text()
 
 
+def test_smm_on_ciconv_starts_from_its_own_ciconv_day_run(tmp_path):
+    import torch
+    script = load_script('night_table')
+    work = tmp_path / 'work'
+    script.main(['--tasks', 'cls', '--rows', 'smm_on_ciconv', '--seeds', '0',
+                 '--iters', '3', '2', '1', '--num-train', '10', '--num-val',
+                 '10', '--work-dir', str(work), '--out',
+                 str(tmp_path / 'table.md')])
+    seed_dir = work / 'cls' / 'seed0'
+    # the start row is added: a CIConv day run of PRETRAIN iterations
+    day = json.loads((seed_dir / 'ciconv_day' / 'result.json').read_text())
+    assert day['iters'] == dict(pretrain=3)
+    start = torch.load(seed_dir / 'ciconv_day' / 'final.pth',
+                       map_location='cpu')['state_dict']
+    assert 'backbone.ciconv.scale' in start
+    # the SMM run loaded that checkpoint (the config the Runner dumped)
+    # into a CIConv task model
+    from mmengine.config import Config
+    dumped = Config.fromfile(seed_dir / 'smm_on_ciconv' /
+                             'objects_smm_on_ciconv.py')
+    assert dumped.load_from == str(seed_dir / 'ciconv_day' / 'final.pth')
+    smm = torch.load(seed_dir / 'smm_on_ciconv' / 'final.pth',
+                     map_location='cpu')['state_dict']
+    assert 'task_model.backbone.ciconv.scale' in smm
+    assert (seed_dir / 'smm_on_ciconv' / 'result.json').is_file()
+
+
+def test_a_shared_stage1_needs_the_same_start(tmp_path):
+    script = load_script('night_table')
+    rows = {r.name: r for r in script.TASKS['cls'].rows}
+    args = script.parse_args(['--work-dir', str(tmp_path)])
+    runner = script.TableRunner(script.TASKS['cls'], 0, args)
+    from dataclasses import replace
+    moved = replace(rows['smm_no_byol'], start='ciconv_day')
+    with pytest.raises(SystemExit, match='starts from another checkpoint'):
+        runner.check_same_stage1(moved, rows['smm'])
+
+
 def _cls_config(script, row):
     from mmengine.config import Config
     return Config.fromfile(
@@ -228,6 +266,12 @@ def test_every_cls_config_builds_what_its_row_claims():
     assert models['smm_noise_no_pools'].dark_noise is not None
     assert models['smm_noise_no_pools'].night_exposure.light_pools is None
     assert models['smm_no_byol'].projector is None
+    # SMM on CIConv: the CIConv task model, its ResNet tapped one level down
+    on_ciconv = models['smm_on_ciconv']
+    assert on_ciconv.task_model.backbone.backbone.conv1.in_channels == 1
+    assert on_ciconv.task_adapter.darken_taps == ['backbone.backbone.layer4']
+    assert set(on_ciconv.task_model.state_dict()) == set(
+        models['ciconv'].state_dict())
     assert 'similarity' not in models['smm_no_ld_sim'].darken_losses
     assert 'similarity' in models['smm'].darken_losses
     assert configs['smm_alternating'].train_cfg.schedule == 'alternating'
