@@ -581,7 +581,8 @@ def run_chains(args) -> None:
                                  f'{process.returncode}); see {log_path}')
 
 
-def main(argv=None):
+def main(argv=None, runner_cls=None):
+    """``runner_cls``: a TableRunner subclass (benchmarks/width_diagnostic.py)."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.jobs > 1 and not args.report_only:
@@ -596,7 +597,7 @@ def main(argv=None):
         by_name = {r.name: r for r in task.rows}
         results = []
         for seed in args.seeds:
-            table_runner = TableRunner(task, seed, args)
+            table_runner = (runner_cls or TableRunner)(task, seed, args)
             if args.report_only:
                 for row in rows:
                     result = table_runner.cached(row, by_name)

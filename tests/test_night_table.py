@@ -318,3 +318,28 @@ def test_device_choice(monkeypatch):
     monkeypatch.setattr(script.torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit, match='--device cuda but torch finds'):
         script.select_device('cuda')
+
+
+def test_width_diagnostic_builds_consistent_wider_models(tmp_path):
+    import torch
+    from mmengine.registry import MODELS, DefaultScope
+    script = load_script('night_table')
+    diagnostic = load_script('width_diagnostic')
+    runner_cls = type('Wide', (diagnostic.WideTableRunner, ),
+                      dict(base_channels=24))
+    args = script.parse_args(['--work-dir', str(tmp_path)])
+    task = script.TASKS['seg']
+    rows = {r.name: r for r in task.rows}
+    runner = runner_cls(task, 0, args)
+    for name in diagnostic.ROWS:
+        row = rows[name]
+        cfg = runner._config(row, row.config)
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            model = MODELS.build(cfg.model)
+        segmentor = getattr(model, 'task_model', model)
+        assert segmentor.backbone.stem[0].out_channels == 12  # stem / 2
+        assert segmentor.backbone.layer4[-1].conv2.out_channels == 192
+        logits = segmentor(torch.rand(1, 3, 64, 128), mode='tensor')
+        assert logits.shape[:2] == (1, 19)
+    with pytest.raises(SystemExit, match='--base-channels must be >= 1'):
+        diagnostic.main(['--base-channels', '0'])
