@@ -513,7 +513,9 @@ def bar_chart(summaries: Dict[str, List[dict]], path: str) -> None:
                            ha='right')
         ax.set_ylabel(TASKS[name].unit)
         ax.set_title(f'{name}: day vs night')
-        ax.legend()
+        # above the axes: the bars reach every corner inside
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
+                  frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
