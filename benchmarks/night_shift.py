@@ -69,8 +69,10 @@ def render_shifts(data_root: str, seed: int) -> None:
         # as JSON reads it back (tuples become lists)
         expected = json.loads(json.dumps(dict(
             conditions=asdict(conditions), seed=seed, images=len(days))))
-        if osp.isfile(marker) and json.load(open(marker)) == expected:
-            continue
+        if osp.isfile(marker):
+            with open(marker) as f:
+                if json.load(f) == expected:
+                    continue
         for index, day_path in enumerate(days):
             label_path = day_path.replace(
                 osp.join('leftImg8bit', 'val'),
