@@ -186,7 +186,7 @@ CLS_ROWS = task_rows('objects', 'objects_simmm.py', smm_label=(
 TASKS = {
     'seg': Task('seg', 'mIoU', 'mIoU', '', 'synthetic_streets_baseline.py',
                 'synthetic_streets_simmm.py', generate_streets,
-                dict(pretrain=450, extra=250, darken=600), SEG_ROWS),
+                dict(pretrain=450, extra=250, darken=400), SEG_ROWS),
     # the demo's schedule (1500 day iterations, then 400): after 800 the day
     # model was far from converged (58 % day top-1, +7 from 250 more day
     # iterations), so the fine-tuned rows measured more day training than
@@ -221,10 +221,11 @@ def parse_args(argv=None):
     parser.add_argument('--num-val', type=int, default=None,
                         help='generated test scenes (task default)')
     parser.add_argument('--jobs', type=int, default=1,
-                        help='run the (task, seed) chains in this many '
-                        'processes at once, one thread each (their rows stay '
-                        'in order); on 2 CPU cores 2 jobs keep both busy '
-                        'where one small model on 2 threads does not')
+                        help='run the rows in this many one-thread worker '
+                        'processes, each run as soon as the runs it starts '
+                        'from are cached, the longest remaining path first; '
+                        'on 2 CPU cores 2 jobs keep both busy where one '
+                        'small model on 2 threads does not')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: write the table from the '
                         'cached results and list the (row, seed) runs that '
@@ -531,65 +532,142 @@ def select_device(device: Optional[str]) -> None:
         raise SystemExit('night_table: --device cuda but torch finds no GPU')
 
 
-def chain_command(args, task: str, seed: int) -> List[str]:
-    """This script, for one task and seed, with the same settings."""
-    cmd = [sys.executable, osp.abspath(__file__), '--tasks', task, '--seeds',
-           str(seed), '--work-dir', args.work_dir, '--out',
-           osp.join(args.work_dir, task, f'seed{seed}', 'table.md')]
-    if args.rows:
-        cmd += ['--rows', *args.rows]
-    if args.device:
-        cmd += ['--device', args.device]
-    for flag, value in (('--num-train', args.num_train),
-                        ('--num-val', args.num_val)):
-        if value is not None:
-            cmd += [flag, str(value)]
-    if args.iters:
-        cmd += ['--iters', *map(str, args.iters)]
-    return cmd
+# relative cost of a run by row kind (s/run of both tasks on 2 cores, in
+# units of a day-only start): the row scheduler starts the longest remaining
+# path first so that the last runs are short ones
+KIND_COST = dict(day=1.0, scratch=1.8, finetune=0.4, smm=1.8, eval=0.02)
 
 
-def run_chains(args) -> None:
-    """Every (task, seed) chain in its own process, ``args.jobs`` at a
-    time; stops with one line naming a chain that failed and its log."""
-    import subprocess
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    pending = [(task, seed) for task in args.tasks for seed in args.seeds]
-    running = []
-    while pending or running:
-        while pending and len(running) < args.jobs:
-            task, seed = pending.pop(0)
-            log_path = osp.join(args.work_dir, task, f'seed{seed}',
-                                'chain.log')
-            os.makedirs(osp.dirname(log_path), exist_ok=True)
-            log = open(log_path, 'w')
-            running.append((subprocess.Popen(
-                chain_command(args, task, seed), stdout=log,
-                stderr=subprocess.STDOUT, env=env), log, log_path))
-            print(f'  started {task} seed {seed} (log: {log_path})',
-                  flush=True)
-        time.sleep(2)
-        for item in list(running):
-            process, log, log_path = item
-            if process.poll() is None:
-                continue
-            log.close()
-            running.remove(item)
-            if process.returncode:
-                for other, other_log, _ in running:
-                    other.terminate()
-                    other_log.close()
-                raise SystemExit(f'night_table: a chain failed (exit '
-                                 f'{process.returncode}); see {log_path}')
+def row_jobs(args) -> Dict[tuple, set]:
+    """(task, seed, row) -> the jobs it waits for, for every selected run
+    that is not cached. Every run of a (task, seed) waits for its erm_day,
+    which generates the data."""
+    jobs = {}
+    for name in args.tasks:
+        task = TASKS[name]
+        by_name = {r.name: r for r in task.rows}
+        for seed in args.seeds:
+            runner = TableRunner(task, seed, args)
+            for row in selected_rows(task, args.rows):
+                if runner.cached(row, by_name) is not None:
+                    continue
+                needs = {'erm_day', row.start, row.source, row.stage1_of}
+                jobs[(name, seed, row.name)] = {
+                    (name, seed, n) for n in needs - {None, row.name}}
+    for needs in jobs.values():
+        needs.intersection_update(jobs)  # cached runs are already there
+    return jobs
+
+
+def job_priorities(jobs: Dict[tuple, set]) -> Dict[tuple, float]:
+    """A job's cost plus the costliest chain of jobs waiting for it."""
+    waiting = {key: [] for key in jobs}
+    for key, needs in jobs.items():
+        for need in needs:
+            waiting[need].append(key)
+    priorities = {}
+
+    def priority(key):
+        if key not in priorities:
+            name, _, row_name = key
+            row = {r.name: r for r in TASKS[name].rows}[row_name]
+            cost = KIND_COST[row.kind] / (2 if row.stage1_of else 1)
+            priorities[key] = cost + max(
+                (priority(k) for k in waiting[key]), default=0.0)
+        return priorities[key]
+
+    for key in jobs:
+        priority(key)
+    return priorities
+
+
+def _init_row_worker():
+    # one thread per process: two one-thread processes keep 2 cores busy
+    # where one small model on two threads does not
+    os.environ.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    torch.set_num_threads(1)
+
+
+def _run_row_job(args, name: str, seed: int, row_name: str,
+                 log_path: str) -> None:
+    """One run, in a worker process, its output in ``log_path``."""
+    import traceback
+    select_device(args.device)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(log_path, 'w') as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            task = TASKS[name]
+            by_name = {r.name: r for r in task.rows}
+            runner = TableRunner(task, seed, args)
+            runner.prepare_data()  # skipped when present (erm_day made it)
+            runner.run(by_name[row_name], by_name)
+        except BaseException:
+            traceback.print_exc()
+            raise
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def run_rows(args) -> int:
+    """Every missing (task, seed, row) run on ``args.jobs`` one-thread
+    worker processes, a run as soon as the runs it starts from are done,
+    the longest remaining path first. Stops with one line naming a run
+    that failed and its log. Returns the number of runs trained."""
+    import multiprocessing
+    from concurrent.futures import (FIRST_COMPLETED, ProcessPoolExecutor,
+                                    wait)
+    jobs = row_jobs(args)
+    priorities = job_priorities(jobs)
+    total, done, running = len(jobs), set(), {}
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context,
+                             initializer=_init_row_worker) as pool:
+        while jobs or running:
+            ready = sorted((k for k, needs in jobs.items() if needs <= done),
+                           key=lambda k: -priorities[k])
+            for key in ready[:args.jobs - len(running)]:
+                del jobs[key]
+                name, seed, row_name = key
+                log_path = osp.join(args.work_dir, name, f'seed{seed}',
+                                    row_name, 'run.log')
+                os.makedirs(osp.dirname(log_path), exist_ok=True)
+                running[pool.submit(_run_row_job, args, *key,
+                                    log_path)] = (key, log_path)
+                print(f'  started {name}/{row_name} seed {seed} '
+                      f'(log: {log_path})', flush=True)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                (name, seed, row_name), log_path = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    for process in list(pool._processes.values()):
+                        process.terminate()  # the other runs stop too
+                    first = (str(error).strip().splitlines() or [''])[0]
+                    raise SystemExit(
+                        f'night_table: {name}/{row_name} seed {seed} failed '
+                        f'({type(error).__name__}: {first}); see {log_path}')
+                done.add((name, seed, row_name))
+                print(f'  done {name}/{row_name} seed {seed} '
+                      f'({len(done)}/{total})', flush=True)
+    return total
 
 
 def main(argv=None, runner_cls=None):
     """``runner_cls``: a TableRunner subclass (benchmarks/width_diagnostic.py)."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    trained = None
     if args.jobs > 1 and not args.report_only:
-        run_chains(args)
-        args.report_only = True  # the table from what the chains cached
+        if runner_cls is not None:
+            raise SystemExit('night_table: --jobs runs the rows of '
+                             'TableRunner; run a runner_cls with --jobs 1')
+        began = time.time()
+        trained = (run_rows(args), time.time() - began)
+        args.report_only = True  # the table from what the workers cached
     select_device(args.device)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     summaries, missing = {}, []
@@ -614,6 +692,10 @@ def main(argv=None, runner_cls=None):
         summaries[name] = summarise(results, task)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     text = markdown(summaries, args, argv)
+    if trained is not None:
+        text += (f'\nThis invocation trained {trained[0]} runs in '
+                 f'{trained[1] / 60:.1f} min of wall time ({args.jobs} '
+                 'one-thread worker processes).\n')
     if missing:
         text += ('\nNot run yet (rows show the seeds they have): ' +
                  ', '.join(missing) + '.\n')

@@ -120,33 +120,103 @@ def test_report_only_trains_nothing_and_lists_missing_runs(tmp_path):
     assert not (work / 'seg' / 'seed1').exists()  # nothing generated
 
 
-def test_jobs_run_each_seed_in_its_own_process(tmp_path):
-    script = load_script('night_table')
+def _script(*argv):
+    """benchmarks/night_table.py as a user runs it (its workers are
+    spawned processes, which import the script by its path)."""
+    import subprocess
+    import sys
+    return subprocess.run(
+        [sys.executable, osp.join(osp.dirname(osp.dirname(__file__)),
+                                  'benchmarks', 'night_table.py'), *argv],
+        capture_output=True, text=True, timeout=600)
+
+
+def test_jobs_run_rows_in_worker_processes_with_one_log_per_run(tmp_path):
     out = tmp_path / 'table.md'
     work = tmp_path / 'work'
-    script.main(['--tasks', 'seg', '--rows', 'erm_control', '--seeds', '0',
-                 '1', '--iters', '2', '2', '1', '--num-train', '4',
-                 '--num-val', '2', '--work-dir', str(work), '--out', str(out),
-                 '--jobs', '2'])
+    done = _script('--tasks', 'seg', '--rows', 'erm_control', 'adabn',
+                   '--seeds', '0', '1', '--iters', '2', '2', '1',
+                   '--num-train', '4', '--num-val', '2', '--work-dir',
+                   str(work), '--out', str(out), '--jobs', '2')
+    assert done.returncode == 0, done.stderr[-2000:]
     for seed in (0, 1):
-        chain = work / 'seg' / f'seed{seed}'
-        assert (chain / 'erm_control' / 'result.json').is_file()
-        assert 'seg/erm_control seed ' + str(seed) in (
-            chain / 'chain.log').read_text()
+        for row in ('erm_day', 'erm_control', 'adabn'):
+            run = work / 'seg' / f'seed{seed}' / row
+            assert (run / 'result.json').is_file()
+            assert f'seg/{row} seed {seed}:' in (run / 'run.log').read_text()
+    # a run starts only after the run it starts from is done
+    lines = done.stdout.splitlines()
+
+    def position(prefix):
+        return next(i for i, line in enumerate(lines)
+                    if line.startswith(prefix))
+
+    for seed in (0, 1):
+        assert position(f'  done seg/erm_day seed {seed} ') < position(
+            f'  started seg/erm_control seed {seed} ')
+        assert position(f'  done seg/erm_control seed {seed} ') < position(
+            f'  started seg/adabn seed {seed} ')
     text = out.read_text()
     assert '| 0,1 |' in text and 'Not run yet' not in text
     assert '--jobs 2' in text
+    assert 'This invocation trained 6 runs in' in text
+    # a rerun trains nothing
+    again = _script('--tasks', 'seg', '--rows', 'erm_control', 'adabn',
+                    '--seeds', '0', '1', '--iters', '2', '2', '1',
+                    '--num-train', '4', '--num-val', '2', '--work-dir',
+                    str(work), '--out', str(out), '--jobs', '2')
+    assert again.returncode == 0 and 'started' not in again.stdout
+    assert 'This invocation trained 0 runs in' in out.read_text()
 
 
-def test_a_failing_chain_stops_the_table_naming_its_log(tmp_path):
+def test_a_failing_run_stops_the_table_naming_its_log(tmp_path):
+    # a negative number of darkener iterations: the loop refuses it
+    done = _script('--tasks', 'seg', '--rows', 'smm', '--seeds', '0',
+                   '--iters', '2', '2', '-1', '--num-train', '4',
+                   '--num-val', '2', '--work-dir', str(tmp_path), '--out',
+                   str(tmp_path / 't.md'), '--jobs', '2')
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith('night_table: seg/smm seed 0 failed (')
+    assert last.endswith(str(tmp_path / 'seg' / 'seed0' / 'smm' / 'run.log'))
+    assert 'Traceback' in (tmp_path / 'seg' / 'seed0' / 'smm' /
+                           'run.log').read_text()
+    assert not (tmp_path / 't.md').exists()
+
+
+def test_row_jobs_wait_for_their_start_and_sources(tmp_path):
     script = load_script('night_table')
-    with pytest.raises(SystemExit,
-                       match=r'chain failed \(exit 1\); see .*chain.log'):
-        # a negative number of darkener iterations: the loop refuses it
-        script.main(['--tasks', 'seg', '--rows', 'smm', '--seeds', '0',
-                     '--iters', '2', '2', '-1', '--num-train', '4',
-                     '--num-val', '2', '--work-dir', str(tmp_path), '--out',
-                     str(tmp_path / 't.md'), '--jobs', '2'])
+    args = script.parse_args(['--tasks', 'seg', 'cls', '--seeds', '0',
+                              '--rows', 'all', '--work-dir', str(tmp_path)])
+    jobs = script.row_jobs(args)
+    assert jobs[('seg', 0, 'erm_day')] == set()
+    assert jobs[('seg', 0, 'ciconv')] == {('seg', 0, 'erm_day')}
+    assert jobs[('seg', 0, 'adabn')] == {('seg', 0, 'erm_day'),
+                                         ('seg', 0, 'erm_control')}
+    assert jobs[('seg', 0, 'smm_no_byol')] == {('seg', 0, 'erm_day'),
+                                               ('seg', 0, 'smm')}
+    assert jobs[('cls', 0, 'smm_on_ciconv')] == {('cls', 0, 'erm_day'),
+                                                 ('cls', 0, 'ciconv_day')}
+    priorities = script.job_priorities(jobs)
+    # the start outranks everything that waits for it; an SMM row with its
+    # own stage 1 outranks a fine-tuning row and an evaluation
+    assert max(priorities, key=priorities.get)[2] == 'erm_day'
+    assert priorities[('seg', 0, 'smm_alternating')] > priorities[
+        ('seg', 0, 'darken_gamma_noise')] > priorities[('seg', 0, 'adabn')]
+    # cached runs are not jobs, and nothing waits for them
+    cached = tmp_path / 'seg' / 'seed0' / 'erm_day' / 'result.json'
+    cached.parent.mkdir(parents=True)
+    cached.write_text(json.dumps(dict(iters=dict(pretrain=450))))
+    jobs = script.row_jobs(args)
+    assert ('seg', 0, 'erm_day') not in jobs
+    assert jobs[('seg', 0, 'ciconv')] == set()
+
+
+def test_jobs_refuse_a_runner_class(tmp_path):
+    script = load_script('night_table')
+    with pytest.raises(SystemExit, match='run a runner_cls with --jobs 1'):
+        script.main(['--work-dir', str(tmp_path), '--jobs', '2'],
+                    runner_cls=script.TableRunner)
 
 
 def test_shared_stage1_refuses_a_different_stage1(tmp_path, monkeypatch):
