@@ -644,8 +644,10 @@ def run_rows(args) -> int:
                 (name, seed, row_name), log_path = running.pop(future)
                 error = future.exception()
                 if error is not None:
+                    # the other runs stop too (no public way to stop a
+                    # running worker before Python 3.14)
                     for process in list(pool._processes.values()):
-                        process.terminate()  # the other runs stop too
+                        process.terminate()
                     first = (str(error).strip().splitlines() or [''])[0]
                     raise SystemExit(
                         f'night_table: {name}/{row_name} seed {seed} failed '
